@@ -1,0 +1,147 @@
+"""Value types for everything remembered. Every record carries owner, scope and provenance.
+
+Identities are `platform:user_id` strings. A person may link several identities; queries take
+the set of a person's identities (`owners`), so unlinking separates memories again for free.
+Scopes are `dm` (said in a direct conversation with its owner) or `room:<platform>:<room_id>`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+Role = Literal["user", "assistant"]
+FactKind = Literal["identity", "preference", "constraint", "relationship", "event", "task"]
+KBKind = Literal["constant", "triggered", "retrieved"]
+DM_SCOPE = "dm"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Visibility:
+    """Who is asking and where: decides which records may enter a prompt or a listing.
+
+    In a DM the asker sees all of their own records. In a group room they see their own
+    records except DM-scoped ones, plus records scoped to this very room when
+    `room_shared` is allowed by the room policy. Nobody ever sees another person's DM records.
+    """
+
+    owners: frozenset[str]  # the asker's linked identities
+    scope: str  # scope of the place the turn happens in
+    room_shared: bool = False
+
+    def allows(self, owner: str | None, scope: str) -> bool:
+        if owner is not None and owner in self.owners:
+            return self.scope == DM_SCOPE or scope != DM_SCOPE
+        return self.room_shared and scope == self.scope and scope != DM_SCOPE
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Turn:
+    """One message in a session's recent history (user or persona)."""
+
+    event_id: str  # source event id (the persona's reply uses "<user event id>:reply")
+    session: str  # str(SessionKey)
+    role: Role
+    owner: str  # identity of the human this exchange belongs to
+    author_name: str
+    text: str
+    created_at: datetime
+    scope: str
+    platform: str
+    room_id: str
+    thread_id: str | None = None
+    persona: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemoryItem:
+    """One long-term (episodic) memory: usually one turn, searchable by meaning and words."""
+
+    id: str
+    owner: str
+    scope: str
+    text: str
+    created_at: datetime
+    source_ids: tuple[str, ...]
+    role: Role = "user"
+    platform: str = ""
+    room_id: str = ""
+    thread_id: str | None = None
+    persona: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemoryQuery:
+    text: str
+    visibility: Visibility
+    now: datetime
+    k: int = 8
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemoryHit:
+    item: MemoryItem
+    score: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fact:
+    """A durable fact about a person, with provenance. Superseded facts are kept, marked."""
+
+    id: str
+    owner: str
+    scope: str
+    subject: str  # usually "user"
+    attribute: str  # e.g. "api_key", "diet", "name_to_avoid"
+    value: str
+    kind: FactKind
+    confidence: float
+    source_ids: tuple[str, ...]
+    valid_from: datetime  # when it became true (the message time)
+    recorded_at: datetime
+    superseded_by: str | None = None
+    superseded_at: datetime | None = None
+
+    @property
+    def current(self) -> bool:
+        return self.superseded_by is None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Dossier:
+    """A short running summary of a person, refreshed incrementally, within a token budget."""
+
+    owner: str
+    scope: str
+    summary: str
+    updated_at: datetime
+    source_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JournalEntry:
+    id: str
+    persona: str
+    day: str  # YYYY-MM-DD in the persona's timezone
+    kind: Literal["entry", "reflection"]
+    text: str
+    scope: str
+    created_at: datetime
+    owner: str | None = None  # the person it is about, when it is about one conversation
+    source_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KBEntry:
+    id: str
+    title: str
+    text: str
+    kind: KBKind
+    scope: str = "global"  # "global", "persona:<name>", or "room:<platform>:<room_id>"
+    keys: tuple[str, ...] = ()  # keywords; entries of the form "/regex/" are regexes
+    priority: int = 0
+    source: str = ""  # file path or "manual"
+    content_hash: str = ""
+    created_at: datetime | None = None
+    extra: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,46 @@
+"""Post-turn work: what happens after the reply is delivered, off the reply path.
+
+The engine runs every hook for every completed turn on its supervised background queue:
+keyed by the turn's event id (idempotent), retried with backoff, drained on shutdown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from memory.records import Visibility
+from persona.types import IncomingMessage
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CompletedTurn:
+    messages: tuple[IncomingMessage, ...]  # the user messages answered (several when merged)
+    reply_text: str  # what the persona said ("" when the turn failed)
+    reply_event_id: str  # provenance id of the persona's reply
+    persona: str
+    session: str  # str(SessionKey)
+    visibility: Visibility  # the asker's visibility in this place
+    finished_at: datetime
+
+    @property
+    def key(self) -> str:
+        """Idempotency key: the last answered event."""
+        return self.messages[-1].event_id
+
+    @property
+    def owner(self) -> str:
+        return self.messages[-1].identity
+
+    @property
+    def scope(self) -> str:
+        return self.messages[-1].scope
+
+
+class PostTurnHook(Protocol):
+    name: str
+
+    async def after_turn(self, turn: CompletedTurn) -> None:
+        """Learn from one turn. Must be idempotent for the same `turn.key`; may raise to be retried."""
+        ...

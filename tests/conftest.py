@@ -1,0 +1,10 @@
+"""Shared test configuration. Area fixtures live in tests/support/ and each area's conftest."""
+
+from __future__ import annotations
+
+import os
+
+# Tests never read a developer's .env or reach a real provider.
+os.environ.pop("OPENAI_API_KEY", None)
+os.environ.pop("ANTHROPIC_API_KEY", None)
+os.environ.setdefault("FAMILIAR_ENV_FILE", "/dev/null")
