@@ -1,0 +1,1 @@
+"""SQLite (aiosqlite) stores: the embedded default, no server needed."""
