@@ -1,0 +1,120 @@
+"""The one typed settings tree, read once at start from the environment, `.env` and an optional YAML file.
+
+Precedence: environment > `.env` > `familiar.yaml` (FAMILIAR_CONFIG) > defaults. Nested keys use `__` in
+environment variables (FAMILIAR_ENGINE__RATE_LIMIT_PER_MINUTE=5). The SDKs' own variables
+(OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL), REDIS_URL, CHROMA_URL,
+DISCORD_TOKEN and MATRIX_* are accepted under those names. Components receive their own sub-model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from adapters.discord.settings import DiscordSettings
+from adapters.matrix.settings import MatrixSettings
+from adapters.terminal.settings import TerminalSettings
+from persona.learning.settings import LearningSettings
+from persona.providers.config import ProviderConfig
+from persona.settings import EngineSettings
+
+
+class EmbeddingSettings(BaseModel):
+    backend: Literal["local", "openai"] = "local"
+    model_dir: Path | None = None  # a directory with model.onnx + tokenizer.json; default: bundled MiniLM
+    model: str = "text-embedding-3-small"  # for backend=openai
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+
+
+class ConfigError(Exception):
+    """A malformed setting: the message names the key and what is wrong."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="FAMILIAR_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    config: Path | None = None  # optional YAML file with the same keys (room policies, providers)
+    data_dir: Path = Path("./data")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    persona: str = "default"  # the persona used where no binding says otherwise
+    persona_dir: Path | None = None  # extra persona files (*.yaml, *.toml); they override shipped ones
+
+    openai_api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(default=None, validation_alias=AliasChoices("OPENAI_BASE_URL"))
+    anthropic_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("ANTHROPIC_API_KEY")
+    )
+    anthropic_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("ANTHROPIC_BASE_URL")
+    )
+    providers: dict[str, ProviderConfig] = Field(default_factory=dict)
+
+    redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "FAMILIAR_REDIS_URL"))
+    chroma_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("CHROMA_URL", "FAMILIAR_CHROMA_URL")
+    )
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+
+    engine: EngineSettings = Field(default_factory=EngineSettings)
+    learning: LearningSettings = Field(default_factory=LearningSettings)
+    terminal: TerminalSettings = Field(default_factory=TerminalSettings)
+    discord: DiscordSettings | None = None
+    matrix: MatrixSettings | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, dotenv_settings]
+        yaml_path = _yaml_path(env_settings, dotenv_settings)
+        if yaml_path is not None:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_path))
+        return tuple(sources)
+
+
+def _yaml_path(*sources: PydanticBaseSettingsSource) -> Path | None:
+    for source in sources:
+        values: dict[str, Any] = source()
+        raw = values.get("config")
+        if raw:
+            return Path(str(raw))
+    default = Path("familiar.yaml")
+    return default if default.is_file() else None
+
+
+def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
+    """Read the settings once. Raises ConfigError naming each bad key and what is wrong."""
+    try:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    lines = ["Invalid configuration:"]
+    for err in exc.errors():
+        dotted = ".".join(str(part) for part in err["loc"])
+        env_name = "FAMILIAR_" + "__".join(str(p).upper() for p in err["loc"])
+        lines.append(f"  {dotted} (env {env_name}): {err['msg']}")
+    return "\n".join(lines)
