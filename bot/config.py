@@ -60,12 +60,12 @@ class Settings(BaseSettings):
     anthropic_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("ANTHROPIC_API_KEY")
     )
-    anthropic_base_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("ANTHROPIC_BASE_URL")
-    )
-    providers: dict[str, ProviderConfig] = Field(default_factory=dict)
+    anthropic_base_url: str | None = Field(default=None, validation_alias=AliasChoices("ANTHROPIC_BASE_URL"))
+    providers: list[ProviderConfig] = Field(default_factory=list)
 
-    redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "FAMILIAR_REDIS_URL"))
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "FAMILIAR_REDIS_URL")
+    )
     chroma_url: str | None = Field(
         default=None, validation_alias=AliasChoices("CHROMA_URL", "FAMILIAR_CHROMA_URL")
     )
@@ -75,7 +75,35 @@ class Settings(BaseSettings):
     learning: LearningSettings = Field(default_factory=LearningSettings)
     terminal: TerminalSettings = Field(default_factory=TerminalSettings)
     discord: DiscordSettings | None = None
+    discord_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices("DISCORD_TOKEN"))
     matrix: MatrixSettings | None = None
+    matrix_homeserver: str | None = Field(default=None, validation_alias=AliasChoices("MATRIX_HOMESERVER"))
+    matrix_user_id: str | None = Field(default=None, validation_alias=AliasChoices("MATRIX_USER_ID"))
+    matrix_password: SecretStr | None = Field(default=None, validation_alias=AliasChoices("MATRIX_PASSWORD"))
+    matrix_access_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("MATRIX_ACCESS_TOKEN")
+    )
+
+    def discord_settings(self) -> DiscordSettings | None:
+        """Discord is on when DISCORD_TOKEN (or FAMILIAR_DISCORD__TOKEN) is set."""
+        if self.discord is not None:
+            return self.discord
+        if self.discord_token is not None:
+            return DiscordSettings(token=self.discord_token)
+        return None
+
+    def matrix_settings(self) -> MatrixSettings | None:
+        """Matrix is on when MATRIX_HOMESERVER and MATRIX_USER_ID (or FAMILIAR_MATRIX__*) are set."""
+        if self.matrix is not None:
+            return self.matrix
+        if self.matrix_homeserver and self.matrix_user_id:
+            return MatrixSettings(
+                homeserver=self.matrix_homeserver,
+                user_id=self.matrix_user_id,
+                password=self.matrix_password,
+                access_token=self.matrix_access_token,
+            )
+        return None
 
     @classmethod
     def settings_customise_sources(

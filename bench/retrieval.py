@@ -1,0 +1,239 @@
+"""Retrieval benchmark: evidence recall@k through the production long-term memory path.
+
+    python -m bench.retrieval --dataset FILE.json [--k 1,5,10,25] [--json OUT]
+    python -m bench.retrieval --scale 10000,100000 [--json OUT]      # search latency at N items
+
+Every conversation is ingested through HybridMemory.add (turn ids as source ids, session times as
+timestamps, no LLM) into a fresh data directory (SQLite + embedded Chroma + the local ONNX model);
+each question is answered with HybridMemory.search at the question's time, in the user's DM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from memory.chroma import ChromaIndex
+from memory.embeddings.onnx import OnnxEmbedder
+from memory.longterm import HybridMemory
+from memory.records import DM_SCOPE, MemoryItem, MemoryQuery, Visibility
+from memory.sqlite.db import Database
+
+
+def _percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+async def _open(data_dir: Path, embedder: Any) -> tuple[Database, ChromaIndex, HybridMemory]:
+    db = Database(data_dir / "familiar.sqlite3")
+    await db.open()
+    index = ChromaIndex(model_id=embedder.model_id, dim=embedder.dim, path=data_dir / "chroma")
+    await index.start()
+    memory = HybridMemory(db=db, vectors=index, embedder=embedder)
+    await memory.start()
+    return db, index, memory
+
+
+def _items(conversation: dict[str, Any]) -> list[list[MemoryItem]]:
+    owner = f"bench:{conversation['id']}"
+    batches = []
+    for session in conversation["sessions"]:
+        start = datetime.fromisoformat(session["time"])
+        batches.append(
+            [
+                MemoryItem(
+                    id=f"{conversation['id']}/{turn['id']}",
+                    owner=owner,
+                    scope=DM_SCOPE,
+                    text=turn["text"],
+                    created_at=start + timedelta(seconds=30 * n),
+                    source_ids=(turn["id"],),
+                    role="user" if turn["speaker"] == conversation["user"] else "assistant",
+                    platform="bench",
+                )
+                for n, turn in enumerate(session["turns"])
+            ]
+        )
+    return batches
+
+
+async def run_dataset(path: Path, ks: list[int]) -> dict[str, Any]:
+    data = json.loads(path.read_text())
+    embedder = OnnxEmbedder()
+    await embedder.start()
+    with tempfile.TemporaryDirectory(prefix="bench-retrieval-") as tmp:
+        db, index, memory = await _open(Path(tmp), embedder)
+        try:
+            batches = [b for c in data["conversations"] for b in _items(c)]
+            turns = sum(len(b) for b in batches)
+            started = time.perf_counter()
+            for batch in batches:
+                await memory.add(batch)
+            ingest_s = time.perf_counter() - started
+            recalls: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+            latencies: list[float] = []
+            for q in data["questions"]:
+                query = MemoryQuery(
+                    text=q["question"],
+                    visibility=Visibility(owners=frozenset({f"bench:{q['conversation']}"}), scope=DM_SCOPE),
+                    now=datetime.fromisoformat(q["time"]),
+                    k=max(ks),
+                )
+                t0 = time.perf_counter()
+                hits = await memory.search(query)
+                latencies.append((time.perf_counter() - t0) * 1000)
+                evidence = set(q["evidence"])
+                for k in ks:
+                    found = {s for h in hits[:k] for s in h.item.source_ids}
+                    share = len(evidence & found) / len(evidence) if evidence else 1.0
+                    recalls["overall"][k].append(share)
+                    recalls[q.get("category", "uncategorised")][k].append(share)
+        finally:
+            await memory.close()
+            await index.close()
+            await db.close()
+    await embedder.close()
+    return {
+        "dataset": str(path),
+        "questions": len(data["questions"]),
+        "turns": turns,
+        "ingest_turns_per_s": turns / ingest_s,
+        "search_ms": {"p50": _percentile(latencies, 50), "p99": _percentile(latencies, 99)},
+        "recall": {
+            cat: {str(k): statistics.fmean(v) for k, v in per_k.items()} | {"n": len(per_k[ks[0]])}
+            for cat, per_k in recalls.items()
+        },
+        "embedder": embedder.model_id,
+    }
+
+
+def print_report(report: dict[str, Any], ks: list[int]) -> None:
+    print(f"dataset {report['dataset']}: {report['questions']} questions, {report['turns']} turns")
+    print(f"{'category':<14}{'n':>5}" + "".join(f"{'R@' + str(k):>8}" for k in ks))
+    for cat, row in sorted(report["recall"].items(), key=lambda kv: (kv[0] != "overall", kv[0])):
+        print(f"{cat:<14}{row['n']:>5}" + "".join(f"{row[str(k)]:>8.3f}" for k in ks))
+    ms = report["search_ms"]
+    print(f"search latency p50 {ms['p50']:.1f} ms, p99 {ms['p99']:.1f} ms")
+    print(f"ingest {report['ingest_turns_per_s']:.0f} turns/s")
+
+
+class _PoolEmbedder:
+    """Scale fill only: re-uses the real model's vectors of a sentence pool, jittered per item.
+
+    Embedding 100k texts on 2 cores takes minutes and would measure ingest, not search; queries
+    still go through the real model, so the search path is exactly production's.
+    """
+
+    def __init__(self, real: OnnxEmbedder, pool: dict[str, np.ndarray[Any, Any]], seed: int) -> None:
+        self.model_id, self.dim = real.model_id, real.dim
+        self._real, self._pool, self._rng = real, pool, np.random.default_rng(seed)
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        if all(t.split(" #")[0] in self._pool for t in texts):
+            base = np.stack([self._pool[t.split(" #")[0]] for t in texts])
+            base = base + self._rng.normal(0, 0.03, base.shape)
+            return (base / np.linalg.norm(base, axis=1, keepdims=True)).tolist()  # type: ignore[no-any-return]
+        return await self._real.embed(texts)
+
+    async def close(self) -> None:
+        return None
+
+
+async def run_scale(n_items: int, *, per_owner: int = 1000, queries: int = 300) -> dict[str, Any]:
+    rng = random.Random(n_items)
+    data = json.loads((Path(__file__).parent / "data" / "familiar_recall.json").read_text())
+    sentences = sorted({t["text"] for c in data["conversations"] for s in c["sessions"] for t in s["turns"]})
+    questions = [q["question"] for q in data["questions"]]
+    real = OnnxEmbedder()
+    await real.start()
+    pool = dict(zip(sentences, np.array(await real.embed(sentences)), strict=True))
+    embedder = _PoolEmbedder(real, pool, seed=n_items)
+    owners = max(1, n_items // per_owner)
+    base = datetime(2023, 1, 1)
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+        db, index, memory = await _open(Path(tmp), embedder)
+        try:
+            started = time.perf_counter()
+            for start in range(0, n_items, 2000):
+                batch = [
+                    MemoryItem(
+                        id=f"i{i}",
+                        owner=f"scale:{i % owners}",
+                        scope=DM_SCOPE if i % 3 else f"room:bench:{i % 7}",
+                        text=f"{rng.choice(sentences)} #{i}",
+                        created_at=base + timedelta(minutes=i),
+                        source_ids=(f"e{i}",),
+                    )
+                    for i in range(start, min(n_items, start + 2000))
+                ]
+                await memory.add(batch)
+            fill_s = time.perf_counter() - started
+            latencies = []
+            now = base + timedelta(minutes=n_items + 60)
+            for qi in range(queries):
+                query = MemoryQuery(
+                    text=rng.choice(questions) + (" last week" if qi % 4 == 0 else ""),
+                    visibility=Visibility(owners=frozenset({f"scale:{qi % owners}"}), scope=DM_SCOPE),
+                    now=now,
+                    k=10,
+                )
+                t0 = time.perf_counter()
+                await memory.search(query)
+                latencies.append((time.perf_counter() - t0) * 1000)
+        finally:
+            await memory.close()
+            await index.close()
+            await db.close()
+    await real.close()
+    return {
+        "items": n_items,
+        "owners": owners,
+        "fill_items_per_s": n_items / fill_s,
+        "search_ms": {"p50": _percentile(latencies, 50), "p99": _percentile(latencies, 99)},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Evidence recall@k and latency of long-term memory.")
+    parser.add_argument("--dataset", type=Path)
+    parser.add_argument("--k", default="1,5,10,25")
+    parser.add_argument("--json", type=Path, dest="json_out")
+    parser.add_argument("--scale", default="", help="comma-separated item counts for the latency run")
+    parser.add_argument("--per-owner", type=int, default=1000)
+    args = parser.parse_args()
+    if args.dataset is None and not args.scale:
+        parser.error("give --dataset FILE.json and/or --scale N[,N...]")
+    ks = sorted({int(k) for k in args.k.split(",") if k.strip()})
+    out: dict[str, Any] = {}
+    if args.dataset is not None:
+        out["retrieval"] = asyncio.run(run_dataset(args.dataset, ks))
+        print_report(out["retrieval"], ks)
+    if args.scale:
+        out["scale"] = []
+        for n in (int(x) for x in args.scale.split(",")):
+            row = asyncio.run(run_scale(n, per_owner=args.per_owner))
+            out["scale"].append(row)
+            ms = row["search_ms"]
+            print(
+                f"scale {row['items']:>8} items / {row['owners']} owners: search p50 {ms['p50']:.1f} ms,"
+                f" p99 {ms['p99']:.1f} ms (fill {row['fill_items_per_s']:.0f} items/s)"
+            )
+    if args.json_out is not None:
+        args.json_out.write_text(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,16 @@
+"""Which platform adapters the settings ask for."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from adapters.base import Adapter
+from adapters.discord.client import DiscordAdapter
+from bot.config import Settings
+from persona.api import Engine
+
+
+def server_adapters(settings: Settings, engine: Engine) -> Iterator[Adapter]:
+    discord = settings.discord_settings()
+    if discord is not None:
+        yield DiscordAdapter(discord, engine)

@@ -1,0 +1,172 @@
+"""`familiar`: chat, run, doctor, journal, kb, personas."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markdown import Markdown
+
+from adapters.base import Adapter
+from adapters.terminal import TerminalAdapter
+from bot.adapters import server_adapters
+from bot.app import AdapterFailed, App
+from bot.config import ConfigError, Settings, load_settings
+from bot.doctor import run_doctor
+from bot.kb_cli import kb_app, set_kb_opener
+from bot.logs import configure_logging
+from bot.onboarding import default_provider_missing, show_setup_screen
+from bot.stores import open_stores
+from memory.base import KnowledgeBase
+from memory.journal_files import JournalFiles
+
+app = typer.Typer(
+    help="Familiar: a persona with a real memory, on Discord, Matrix and in your terminal.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(kb_app, name="kb")
+_console = Console(stderr=True)
+
+PersonaOption = Annotated[str | None, typer.Option("--persona", "-p", help="persona name to talk to")]
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ConfigError as exc:
+        _console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+
+
+def _run(coro: Coroutine[Any, Any, int]) -> None:
+    try:
+        code = asyncio.run(coro)
+    except KeyboardInterrupt:
+        code = 130
+    raise typer.Exit(code)
+
+
+@app.command()
+def chat(persona: PersonaOption = None) -> None:
+    """Talk with the persona in this terminal (scriptable: one message per line on stdin)."""
+    settings = _settings(persona=persona)
+    configure_logging(settings.log_level, file=settings.data_dir / "logs" / "familiar.log")
+    _run(_chat(settings))
+
+
+async def _chat(settings: Settings) -> int:
+    async with App(settings) as application:
+        default = application.built.catalog.get(None)
+        if sys.stdin.isatty() and default_provider_missing(settings, default.provider):
+            show_setup_screen(Console())
+        terminal = TerminalAdapter(
+            application.built.engine, settings.terminal, export_dir=settings.data_dir / "exports"
+        )
+        await application.run([terminal])
+    return 0
+
+
+@app.command()
+def run(
+    terminal: Annotated[bool, typer.Option(help="also chat in this terminal")] = False,
+) -> None:
+    """Start every configured adapter (Discord, Matrix; the terminal when nothing else is configured)."""
+    settings = _settings()
+    configure_logging(settings.log_level)
+    _run(_serve(settings, terminal=terminal))
+
+
+async def _serve(settings: Settings, *, terminal: bool) -> int:
+    async with App(settings) as application:
+        engine = application.built.engine
+        adapters: list[Adapter] = list(server_adapters(settings, engine))
+        if terminal or not adapters:
+            if not adapters:
+                _console.print("No Discord or Matrix settings found: starting the terminal chat.")
+            adapters.append(
+                TerminalAdapter(engine, settings.terminal, export_dir=settings.data_dir / "exports")
+            )
+        try:
+            await application.run(adapters)
+        except AdapterFailed as exc:
+            _console.print(f"[red]{exc}[/]")
+            return 1
+    return 0
+
+
+@app.command()
+def doctor() -> None:
+    """Check the configuration and reach every configured provider, store and platform."""
+    settings = _settings()
+    configure_logging("WARNING")
+    _run(run_doctor(settings, Console()))
+
+
+@app.command()
+def journal(
+    day: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default: today)")] = None,
+    persona: PersonaOption = None,
+) -> None:
+    """Print the persona's journal for one day (the owner's Markdown files in the data directory)."""
+    settings = _settings()
+    _run(_journal(settings, day or datetime.now(UTC).date().isoformat(), persona or settings.persona))
+
+
+async def _journal(settings: Settings, day: str, persona: str) -> int:
+    files = JournalFiles(settings.data_dir)
+    text = await files.read(persona, day)
+    console = Console()
+    if not text.strip():
+        console.print(f"No journal entries for {persona} on {day}.")
+        return 0
+    console.print(Markdown(text))
+    return 0
+
+
+@app.command()
+def personas() -> None:
+    """List the personas available (shipped and from FAMILIAR_PERSONA_DIR)."""
+    settings = _settings()
+
+    async def _list() -> int:
+        from persona.personas import load_catalog
+
+        extra = [settings.persona_dir] if settings.persona_dir else []
+        catalog = await load_catalog(extra, default=settings.persona)
+        for name in catalog.names():
+            spec = catalog.get(name)
+            marker = "*" if name == catalog.default else " "
+            Console().print(f"{marker} {name}  ({spec.provider}/{spec.model})")
+        return 0
+
+    _run(_list())
+
+
+def _kb_opener_for(settings: Settings) -> Any:
+    @asynccontextmanager
+    async def open_kb() -> AsyncIterator[KnowledgeBase]:
+        async with AsyncExitStack() as stack:
+            opened = await open_stores(settings, stack)
+            yield opened.kb
+
+    return open_kb
+
+
+@app.callback()
+def _main(ctx: typer.Context) -> None:
+    # The kb commands open only the stores, lazily, with the settings read once here.
+    if ctx.invoked_subcommand == "kb":
+        settings = _settings()
+        configure_logging("WARNING")
+        set_kb_opener(_kb_opener_for(settings))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,144 @@
+"""`familiar doctor`: check each configured provider, store and platform; say exactly what to fix."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from rich.console import Console
+
+from adapters.discord.doctor import check_discord
+from bot.config import Settings
+from bot.stores import build_embedder
+from bot.wiring import provider_configs, provider_is_configured
+from memory.sqlite.db import Database
+from persona.personas import load_catalog
+from persona.providers.config import ProviderConfig, ProviderRegistry
+from persona.providers.probe import probe
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    ok: bool
+    what: str
+    fix: str = ""
+
+
+Check = Callable[[Settings], Awaitable[list[Finding]]]
+
+
+async def check_providers(settings: Settings) -> list[Finding]:
+    extra = [settings.persona_dir] if settings.persona_dir else []
+    try:
+        catalog = await load_catalog(extra, default=settings.persona)
+    except ValueError as exc:  # PersonaFileError names the file and the key
+        return [Finding(ok=False, what="personas", fix=str(exc))]
+    configs = {c.name: c for c in provider_configs(settings)}
+    used = {(spec.provider, spec.model) for spec in catalog.as_mapping().values()}
+    used |= {(ref.provider, ref.model) for spec in catalog.as_mapping().values() for ref in spec.fallbacks}
+    findings: list[Finding] = []
+    registry = ProviderRegistry(list(configs.values()))
+    await registry.start()
+    try:
+        for provider_name, model in sorted(used):
+            findings.append(await _check_model(registry, configs, provider_name, model))
+    finally:
+        await registry.close()
+    return findings
+
+
+async def _check_model(
+    registry: ProviderRegistry, configs: dict[str, ProviderConfig], provider_name: str, model: str
+) -> Finding:
+    what = f"provider {provider_name} / model {model}"
+    config = configs.get(provider_name)
+    if config is None:
+        return Finding(ok=False, what=what, fix=f"no provider named {provider_name!r} is configured")
+    if not provider_is_configured(config):
+        env = "ANTHROPIC_API_KEY" if provider_name == "anthropic" else "OPENAI_API_KEY (or OPENAI_BASE_URL)"
+        return Finding(ok=False, what=what, fix=f"set {env} in .env or the environment")
+    problem = await probe(registry.get(provider_name), model)
+    return Finding(ok=problem is None, what=what, fix=problem or "")
+
+
+async def check_stores(settings: Settings) -> list[Finding]:
+    findings = [await _check_sqlite(settings)]
+    if settings.redis_url:
+        findings.append(await _check_redis(settings.redis_url))
+    findings.append(await _check_embedder(settings))
+    return findings
+
+
+async def _check_sqlite(settings: Settings) -> Finding:
+    what = f"data directory {settings.data_dir}"
+    try:
+        db = Database(settings.data_dir / "familiar.db")
+        await db.open()
+        await db.fetchone("SELECT 1")
+        await db.close()
+    except OSError as exc:
+        return Finding(ok=False, what=what, fix=f"cannot open the database: {exc}; check FAMILIAR_DATA_DIR")
+    return Finding(ok=True, what=what)
+
+
+async def _check_redis(url: str) -> Finding:
+    client = Redis.from_url(url)
+    try:
+        async with asyncio.timeout(3):
+            await client.ping()
+    except (OSError, TimeoutError) as exc:
+        return Finding(
+            ok=False, what="redis", fix=f"REDIS_URL does not answer ({exc}); start redis or unset it"
+        )
+    except Exception as exc:  # redis' own errors (auth, protocol) have no common base with OSError
+        return Finding(ok=False, what="redis", fix=f"REDIS_URL refused the connection: {exc}")
+    finally:
+        await client.aclose()
+    return Finding(ok=True, what="redis")
+
+
+async def _check_embedder(settings: Settings) -> Finding:
+    async with AsyncExitStack() as stack:
+        embedder = build_embedder(settings.embedding)
+        stack.push_async_callback(embedder.close)
+        try:
+            await embedder.start()
+            vectors = await embedder.embed(["hello"])
+        except Exception as exc:  # any failure here is reported, with its message, as what to fix
+            return Finding(ok=False, what="embedding model", fix=f"{exc}; see FAMILIAR_EMBEDDING__*")
+    return Finding(ok=True, what=f"embedding model {embedder.model_id} ({len(vectors[0])} dims)")
+
+
+async def check_platforms(settings: Settings) -> list[Finding]:
+    findings: list[Finding] = []
+    discord = settings.discord_settings()
+    if discord is not None:
+        for check in await check_discord(discord):
+            findings.append(Finding(ok=check.ok, what="discord", fix="" if check.ok else check.message))
+            if check.ok:
+                findings[-1] = Finding(ok=True, what=f"discord: {check.message}")
+    return findings
+
+
+async def run_doctor(settings: Settings, console: Console) -> int:
+    failed = 0
+    for title, check in (
+        ("Providers", check_providers),
+        ("Stores", check_stores),
+        ("Platforms", check_platforms),
+    ):
+        console.print(f"[bold]{title}[/]")
+        findings = await check(settings)
+        if not findings:
+            console.print("  [dim]none configured[/]")
+        for finding in findings:
+            failed += not finding.ok
+            mark = "[green]ok[/]  " if finding.ok else "[red]FAIL[/]"
+            console.print(
+                f"  {mark} {finding.what}" + (f"\n        fix: {finding.fix}" if finding.fix else "")
+            )
+    console.print("[green]All good.[/]" if not failed else f"[red]{failed} problem(s) to fix.[/]")
+    return 1 if failed else 0

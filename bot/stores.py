@@ -1,0 +1,133 @@
+"""Builds the memory stores the settings ask for, opened in one exit stack (closed in reverse)."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+from urllib.parse import urlparse
+
+from redis.asyncio import Redis
+
+from bot.config import EmbeddingSettings, Settings
+from memory.base import EventDedup, HistoryStore, RateLimiter, Stores
+from memory.chroma.index import ChromaIndex
+from memory.embeddings.base import Embedder
+from memory.embeddings.onnx import OnnxEmbedder
+from memory.embeddings.openai_api import OpenAIEmbedder
+from memory.journal_files import JournalFiles
+from memory.kb.store import SqliteKnowledgeBase
+from memory.longterm.hybrid import HybridMemory
+from memory.redis.dedup import RedisEventDedup
+from memory.redis.history import RedisHistoryStore
+from memory.redis.limits import RedisRateLimiter
+from memory.sqlite.db import Database
+from memory.sqlite.dedup import SqliteEventDedup
+from memory.sqlite.facts import SqliteFactStore
+from memory.sqlite.history import SqliteHistoryStore
+from memory.sqlite.journal import SqliteJournalStore
+from memory.sqlite.limits import SqliteRateLimiter
+from memory.sqlite.links import SqliteIdentityLinks
+
+_log = logging.getLogger(__name__)
+
+
+class _Startable(Protocol):
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenedStores:
+    stores: Stores
+    journal: SqliteJournalStore  # also reads whole days for the reflection
+    journal_files: JournalFiles
+    kb: SqliteKnowledgeBase
+    db: Database
+    embedder: Embedder
+
+
+_T = TypeVar("_T", bound=_Startable)
+
+
+async def _started(stack: AsyncExitStack, thing: _T) -> _T:
+    await thing.start()
+    stack.push_async_callback(thing.close)
+    return thing
+
+
+def build_embedder(settings: EmbeddingSettings) -> OnnxEmbedder | OpenAIEmbedder:
+    if settings.backend == "openai":
+        return OpenAIEmbedder(
+            model=settings.model,
+            base_url=settings.base_url,
+            api_key=settings.api_key.get_secret_value() if settings.api_key else None,
+        )
+    return OnnxEmbedder(model_dir=settings.model_dir)
+
+
+def build_vectors(settings: Settings, embedder: Embedder) -> ChromaIndex:
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        return ChromaIndex(
+            model_id=embedder.model_id,
+            dim=embedder.dim,
+            host=url.hostname or "127.0.0.1",
+            port=url.port or 8000,
+        )
+    return ChromaIndex(model_id=embedder.model_id, dim=embedder.dim, path=settings.data_dir / "chroma")
+
+
+async def open_stores(settings: Settings, stack: AsyncExitStack) -> OpenedStores:
+    """Open every store; each one is registered for closing as soon as it is open."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.data_dir / "familiar.db")
+    await db.open()
+    stack.push_async_callback(db.close)
+
+    history, dedup, limits = await _hot_stores(settings, db, stack)
+    embedder = await _started(stack, build_embedder(settings.embedding))
+    vectors = await _started(stack, build_vectors(settings, embedder))
+    memory = await _started(stack, HybridMemory(db=db, vectors=vectors, embedder=embedder))
+    facts = await _started(stack, SqliteFactStore(db))
+    journal = await _started(stack, SqliteJournalStore(db))
+    kb = await _started(stack, SqliteKnowledgeBase(db, vectors=vectors, embedder=embedder))
+    links = await _started(stack, SqliteIdentityLinks(db))
+    journal_files = JournalFiles(settings.data_dir)
+    stack.push_async_callback(journal_files.close)
+    stores = Stores(
+        history=history,
+        dedup=dedup,
+        limits=limits,
+        memory=memory,
+        facts=facts,
+        journal=journal,
+        kb=kb,
+        links=links,
+    )
+    return OpenedStores(
+        stores=stores, journal=journal, journal_files=journal_files, kb=kb, db=db, embedder=embedder
+    )
+
+
+async def _hot_stores(
+    settings: Settings, db: Database, stack: AsyncExitStack
+) -> tuple[HistoryStore, EventDedup, RateLimiter]:
+    """History, dedup and rate limits: Redis when REDIS_URL is set, else SQLite."""
+    if settings.redis_url:
+        client = Redis.from_url(settings.redis_url)
+        stack.push_async_callback(client.aclose)
+        await client.ping()  # fail at start, with the URL's host named, not mid-turn
+        _log.info("hot stores on redis at %s", urlparse(settings.redis_url).hostname)
+        return (
+            await _started(stack, RedisHistoryStore(client)),
+            await _started(stack, RedisEventDedup(client)),
+            await _started(stack, RedisRateLimiter(client)),
+        )
+    return (
+        await _started(stack, SqliteHistoryStore(db)),
+        await _started(stack, SqliteEventDedup(db)),
+        await _started(stack, SqliteRateLimiter(db)),
+    )

@@ -1,0 +1,115 @@
+"""Builds the engine: providers, personas, post-turn learning, the journal scheduler."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+
+from bot.config import Settings
+from bot.stores import OpenedStores
+from persona.bindings import PersonaBindings
+from persona.engine import PersonaEngine, utc_now
+from persona.learning.facts import FactLearner
+from persona.learning.journal import Journaler, Reflector
+from persona.learning.scheduler import JournalScheduler
+from persona.personas import PersonaCatalog, PersonaSpec, load_catalog
+from persona.providers.base import LLMProvider
+from persona.providers.config import ProviderConfig, ProviderRegistry
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuiltEngine:
+    engine: PersonaEngine
+    registry: ProviderRegistry
+    catalog: PersonaCatalog
+    scheduler: JournalScheduler
+
+
+def provider_configs(settings: Settings) -> list[ProviderConfig]:
+    """Configured providers, or the two SDK defaults fed from OPENAI_* / ANTHROPIC_* settings."""
+    if settings.providers:
+        return list(settings.providers)
+    return [
+        ProviderConfig(
+            name="openai", kind="openai", api_key=settings.openai_api_key, base_url=settings.openai_base_url
+        ),
+        ProviderConfig(
+            name="anthropic",
+            kind="anthropic",
+            api_key=settings.anthropic_api_key,
+            base_url=settings.anthropic_base_url,
+        ),
+    ]
+
+
+def provider_is_configured(config: ProviderConfig) -> bool:
+    """A key, or a base URL (local servers such as Ollama need no key)."""
+    return config.api_key is not None or config.base_url is not None
+
+
+class _Chains:
+    """One long-lived chain per persona, built on first use."""
+
+    def __init__(self, registry: ProviderRegistry) -> None:
+        self._registry = registry
+        self._chains: dict[str, LLMProvider] = {}
+
+    def __call__(self, persona: PersonaSpec) -> LLMProvider:
+        chain = self._chains.get(persona.name)
+        if chain is None:
+            chain = self._registry.build_chain([persona.model_ref, *persona.fallbacks])
+            self._chains[persona.name] = chain
+        return chain
+
+
+async def build_engine(settings: Settings, opened: OpenedStores, stack: AsyncExitStack) -> BuiltEngine:
+    extra_dirs = [settings.persona_dir] if settings.persona_dir else []
+    catalog = await load_catalog(extra_dirs, default=settings.persona)
+    registry = ProviderRegistry(provider_configs(settings))
+    await registry.start()
+    stack.push_async_callback(registry.close)
+
+    chains = _Chains(registry)
+    default = catalog.get(None)
+    learning_provider = chains(default)
+    learning = settings.learning
+    journaler = Journaler(
+        provider=learning_provider,
+        store=opened.journal,
+        files=opened.journal_files,
+        model=default.model,
+        settings=learning,
+        clock=utc_now,
+    )
+    reflector = Reflector(
+        provider=learning_provider,
+        store=opened.journal,
+        reader=opened.journal,
+        files=opened.journal_files,
+        model=default.model,
+        settings=learning,
+        clock=utc_now,
+        personas=catalog.names(),
+    )
+    facts = FactLearner(
+        provider=learning_provider,
+        facts=opened.stores.facts,
+        model=default.model,
+        settings=learning,
+        clock=utc_now,
+    )
+    engine = PersonaEngine(
+        stores=opened.stores,
+        catalog=catalog,
+        provider_for=chains,
+        settings=settings.engine.model_copy(update={"default_persona": catalog.default}),
+        hooks=(facts, journaler),
+        bindings=PersonaBindings(settings.data_dir / "persona-bindings.json"),
+    )
+    await engine.start()
+    stack.push_async_callback(engine.close)
+    scheduler = JournalScheduler(journaler=journaler, reflector=reflector, settings=learning, clock=utc_now)
+    await scheduler.start()
+    # Closed before the engine (exit stack order): no journal writing races the final drain.
+    stack.push_async_callback(scheduler.close)
+    return BuiltEngine(engine=engine, registry=registry, catalog=catalog, scheduler=scheduler)

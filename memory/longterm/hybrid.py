@@ -1,0 +1,251 @@
+"""HybridMemory: the `LongTermMemory` behind the engine.
+
+add:    items -> SQLite item table (truth) + BM25 (FTS5) + vectors (Chroma, per-owner partitions).
+search: only the partitions the Visibility allows are searched (filter before ranking); dense and
+        lexical rankings, plus the same two restricted to a time expression's interval when the query
+        has one, are fused by reciprocal rank fusion; a small recency bonus; near-duplicates collapsed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from memory.embeddings.base import Embedder
+from memory.lexical import LexicalDoc, LexicalIndex
+from memory.longterm import partitions
+from memory.longterm.fusion import collapse_near_duplicates, recency_bonus, reciprocal_rank_fusion
+from memory.longterm.rows import COLUMNS, SCHEMA, epoch, from_row, to_row
+from memory.records import MemoryHit, MemoryItem, MemoryQuery
+from memory.sqlite.db import Database
+from memory.timeparse import TimeRange, parse_time_range
+from memory.vectors import VectorIndex
+
+_log = logging.getLogger(__name__)
+_DAY_S = 86400.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetrievalTuning:
+    candidates: int = 40  # per ranked list, at least; 4 x k when k is larger
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    time_weight: float = 1.5  # each of the two interval-restricted lists
+    recency_weight: float = 0.3
+    recency_half_life_days: float = 30.0
+    future_slack_s: float = 60.0  # items stamped after query.now (beyond clock skew) are not recalled
+    duplicate_threshold: float = 0.85
+
+
+class HybridMemory:
+    """The Database, VectorIndex and Embedder are owned (opened/closed) by the composition root."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        vectors: VectorIndex,
+        embedder: Embedder,
+        tuning: RetrievalTuning | None = None,
+    ) -> None:
+        self._db = db
+        self._vectors = vectors
+        self._embedder = embedder
+        self._lexical = LexicalIndex(db, name="ltm_lex")
+        self._tuning = tuning or RetrievalTuning()
+        self._started = False
+
+    async def start(self) -> None:
+        if self._started:
+            return
+        await self._db.open()
+        await self._db.ensure_schema("ltm_items", SCHEMA)
+        await self._lexical.start()
+        self._started = True
+
+    async def close(self) -> None:
+        """Nothing of its own to release; idempotent."""
+        self._started = False
+
+    # ---- writing
+
+    async def add(self, items: Sequence[MemoryItem]) -> None:
+        await self.start()
+        unique = list({item.id: item for item in items}.values())
+        new = await self._unknown(unique)
+        if not new:
+            return
+        vectors = await self._embedder.embed([item.text for item in new])
+        await self._upsert_vectors(new, vectors)
+        await self._lexical.add(
+            [
+                LexicalDoc(
+                    id=i.id, text=i.text, partitions=partitions.item_tokens(i), timestamp=epoch(i.created_at)
+                )
+                for i in new
+            ]
+        )
+        # The item row is written last: it marks the item complete, so a retried add redoes the rest.
+        marks = ",".join("?" * len(COLUMNS.split(",")))
+        await self._db.executemany(
+            f"INSERT OR REPLACE INTO ltm_items({COLUMNS}) VALUES ({marks})", [to_row(i) for i in new]
+        )
+
+    async def _unknown(self, items: Sequence[MemoryItem]) -> list[MemoryItem]:
+        known: set[str] = set()
+        ids = [i.id for i in items]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = await self._db.fetchall(
+                f"SELECT id FROM ltm_items WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            )
+            known.update(str(r[0]) for r in rows)
+        return [i for i in items if i.id not in known]
+
+    async def _upsert_vectors(self, items: Sequence[MemoryItem], vectors: Sequence[Sequence[float]]) -> None:
+        groups: dict[str, list[int]] = defaultdict(list)
+        for index, item in enumerate(items):
+            for name in partitions.item_collections(item):
+                groups[name].append(index)
+        for name, indexes in groups.items():
+            await self._vectors.upsert(
+                name,
+                ids=[items[i].id for i in indexes],
+                texts=[items[i].text for i in indexes],
+                embeddings=[vectors[i] for i in indexes],
+                metadatas=[
+                    {"owner": items[i].owner, "scope": items[i].scope, "ts": epoch(items[i].created_at)}
+                    for i in indexes
+                ],
+            )
+
+    # ---- reading
+
+    async def search(self, query: MemoryQuery) -> list[MemoryHit]:
+        await self.start()
+        if not query.text.strip() or query.k <= 0 or not query.visibility.owners:
+            return []
+        tuning = self._tuning
+        n = max(tuning.candidates, 4 * query.k)
+        interval = parse_time_range(query.text, query.now)
+        embedding = (await self._embedder.embed([query.text]))[0]
+        collections = partitions.visible_collections(query.visibility)
+        tokens = partitions.visible_tokens(query.visibility)
+        rankings = await self._rankings(
+            query.text, embedding=embedding, collections=collections, tokens=tokens, n=n, interval=interval
+        )
+        scores = reciprocal_rank_fusion(rankings)
+        if not scores:
+            return []
+        items = await self._load(list(scores))
+        now_s = epoch(query.now)
+        scored: list[tuple[MemoryItem, float]] = []
+        for item in items:
+            if not query.visibility.allows(item.owner, item.scope):
+                continue  # defence in depth: partitions already excluded it
+            ts = epoch(item.created_at)
+            if ts > now_s + tuning.future_slack_s:
+                continue
+            bonus = recency_bonus(
+                (now_s - ts) / _DAY_S,
+                weight=tuning.recency_weight,
+                half_life_days=tuning.recency_half_life_days,
+            )
+            scored.append((item, scores[item.id] + bonus))
+        scored.sort(key=lambda pair: pair[1], reverse=True)
+        collapsed = collapse_near_duplicates(scored, threshold=tuning.duplicate_threshold)
+        return [MemoryHit(item=item, score=score) for item, score in collapsed[: query.k]]
+
+    async def _rankings(
+        self,
+        text: str,
+        *,
+        embedding: Sequence[float],
+        collections: Sequence[str],
+        tokens: Sequence[str],
+        n: int,
+        interval: TimeRange | None,
+    ) -> list[tuple[float, list[str]]]:
+        tuning = self._tuning
+        jobs = [
+            (tuning.dense_weight, self._dense(embedding, collections, n, None)),
+            (tuning.lexical_weight, self._lex(text, tokens, n, None)),
+        ]
+        if interval is not None:
+            bounds = (epoch(interval.start), epoch(interval.end))
+            jobs.append((tuning.time_weight, self._dense(embedding, collections, n, bounds)))
+            jobs.append((tuning.time_weight, self._lex(text, tokens, n, bounds)))
+        results = await asyncio.gather(*(job for _, job in jobs))
+        return [(weight, ids) for (weight, _), ids in zip(jobs, results, strict=True)]
+
+    async def _dense(
+        self,
+        embedding: Sequence[float],
+        collections: Sequence[str],
+        n: int,
+        bounds: tuple[float, float] | None,
+    ) -> list[str]:
+        where = (
+            None if bounds is None else {"$and": [{"ts": {"$gte": bounds[0]}}, {"ts": {"$lt": bounds[1]}}]}
+        )
+        per_collection = await asyncio.gather(
+            *(self._vectors.query(name, embedding=embedding, k=n, where=where) for name in collections)
+        )
+        best: dict[str, float] = {}
+        for hits in per_collection:
+            for hit in hits:
+                best[hit.id] = min(hit.distance, best.get(hit.id, hit.distance))
+        return sorted(best, key=best.__getitem__)[:n]
+
+    async def _lex(
+        self, text: str, tokens: Sequence[str], n: int, bounds: tuple[float, float] | None
+    ) -> list[str]:
+        since, until = bounds if bounds is not None else (None, None)
+        hits = await self._lexical.search(text, partitions=tokens, k=n, since=since, until=until)
+        return [hit.id for hit in hits]
+
+    async def _load(self, ids: Sequence[str]) -> list[MemoryItem]:
+        if not ids:
+            return []
+        rows = await self._db.fetchall(
+            f"SELECT {COLUMNS} FROM ltm_items WHERE id IN ({','.join('?' * len(ids))})", list(ids)
+        )
+        return [from_row(r) for r in rows]
+
+    # ---- export and forget
+
+    async def export(self, owners: frozenset[str]) -> list[MemoryItem]:
+        await self.start()
+        if not owners:
+            return []
+        rows = await self._db.fetchall(
+            f"SELECT {COLUMNS} FROM ltm_items WHERE owner IN ({','.join('?' * len(owners))}) ORDER BY ts, id",
+            sorted(owners),
+        )
+        return [from_row(r) for r in rows]
+
+    async def forget(self, owners: frozenset[str], phrase: str | None = None) -> int:
+        """Remove the owners' items (all, or those containing `phrase`, any case) from every index."""
+        items = await self.export(owners)
+        if phrase is not None:
+            needle = phrase.casefold()
+            items = [i for i in items if needle in i.text.casefold()]
+        if not items:
+            return 0
+        groups: dict[str, list[str]] = defaultdict(list)
+        for item in items:
+            for name in partitions.item_collections(item):
+                groups[name].append(item.id)
+        for name, ids in groups.items():
+            for start in range(0, len(ids), 1000):
+                await self._vectors.delete(name, ids=ids[start : start + 1000])
+        ids = [i.id for i in items]
+        await self._lexical.delete(ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            await self._db.execute(f"DELETE FROM ltm_items WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+        _log.info("forgot %d long-term memories", len(items))
+        return len(items)

@@ -1,0 +1,68 @@
+"""The item table: the source of truth for long-term memories (vectors and BM25 are indexes of it)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from memory.records import MemoryItem
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS ltm_items (
+    id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    role TEXT NOT NULL,
+    text TEXT NOT NULL,
+    ts REAL NOT NULL,
+    created_at TEXT NOT NULL,
+    source_ids TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    room_id TEXT NOT NULL,
+    thread_id TEXT,
+    persona TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ltm_items_owner ON ltm_items(owner, ts);
+"""
+COLUMNS = "id, owner, scope, role, text, ts, created_at, source_ids, platform, room_id, thread_id, persona"
+
+
+def epoch(dt: datetime) -> float:
+    """Seconds since the epoch; naive datetimes are taken as UTC so both kinds compare."""
+    return (dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)).timestamp()
+
+
+def to_row(item: MemoryItem) -> tuple[Any, ...]:
+    return (
+        item.id,
+        item.owner,
+        item.scope,
+        item.role,
+        item.text,
+        epoch(item.created_at),
+        item.created_at.isoformat(),
+        json.dumps(list(item.source_ids)),
+        item.platform,
+        item.room_id,
+        item.thread_id,
+        item.persona,
+    )
+
+
+def from_row(row: Mapping[str, Any] | Sequence[Any]) -> MemoryItem:
+    r: Any = row
+    return MemoryItem(
+        id=r["id"],
+        owner=r["owner"],
+        scope=r["scope"],
+        role=r["role"],
+        text=r["text"],
+        created_at=datetime.fromisoformat(r["created_at"]),
+        source_ids=tuple(json.loads(r["source_ids"])),
+        platform=r["platform"],
+        room_id=r["room_id"],
+        thread_id=r["thread_id"],
+        persona=r["persona"],
+    )

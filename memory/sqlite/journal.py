@@ -1,0 +1,189 @@
+"""SqliteJournalStore: the persona's journal entries on SQLite, searchable with FTS5 (BM25).
+
+Who may see an entry (`journal_visible`): a `dm` entry only its owner, and only in a DM; a
+room-scoped entry anyone in that room, and its owner wherever their own room records are
+visible. An entry with no owner and a room scope is seen only in that room.
+
+The Database is owned (opened and closed) by the composition root.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import UTC, datetime
+from typing import Any, Literal, cast
+
+import aiosqlite
+
+from memory.records import DM_SCOPE, JournalEntry, Visibility
+from memory.sqlite.db import Database
+
+_log = logging.getLogger(__name__)
+
+_SCHEMA_NAME = "journal.v1"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS journal (
+    id TEXT PRIMARY KEY,
+    persona TEXT NOT NULL,
+    day TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    text TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    owner TEXT,
+    source_ids TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS journal_persona_time ON journal (persona, created_at);
+CREATE INDEX IF NOT EXISTS journal_persona_day ON journal (persona, day);
+CREATE VIRTUAL TABLE IF NOT EXISTS journal_fts USING fts5 (
+    text, content='journal', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2'
+);
+"""
+_COLUMNS = "id, persona, day, kind, text, scope, created_at, owner, source_ids"
+_WORD = re.compile(r"\w+")
+
+
+def journal_visible(visibility: Visibility, owner: str | None, scope: str) -> bool:
+    if scope == DM_SCOPE:
+        return visibility.scope == DM_SCOPE and owner is not None and owner in visibility.owners
+    if scope == visibility.scope:
+        return True
+    return owner is not None and visibility.allows(owner, scope)
+
+
+def _visible_sql(visibility: Visibility, table: str = "") -> tuple[str, list[Any]]:
+    """`journal_visible` as a WHERE clause, so scope filtering happens before ranking/limits."""
+    owners = sorted(visibility.owners)
+    marks = ", ".join("?" * len(owners))
+    scope, owner = f"{table}scope", f"{table}owner"
+    dm_part = f"({scope} = 'dm' AND {owner} IN ({marks}))" if visibility.scope == DM_SCOPE else "0"
+    room_part = f"({scope} != 'dm' AND ({scope} = ? OR {owner} IN ({marks})))"
+    dm_params = owners if visibility.scope == DM_SCOPE else []
+    return f"({dm_part} OR {room_part})", [*dm_params, visibility.scope, *owners]
+
+
+def _ts(value: datetime) -> str:
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat()
+
+
+def _row_to_entry(row: aiosqlite.Row) -> JournalEntry:
+    return JournalEntry(
+        id=row["id"],
+        persona=row["persona"],
+        day=row["day"],
+        kind=cast("Literal['entry', 'reflection']", row["kind"]),
+        text=row["text"],
+        scope=row["scope"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+        owner=row["owner"],
+        source_ids=tuple(json.loads(row["source_ids"])),
+    )
+
+
+def _fts_query(text: str) -> str:
+    """Any of the words, each quoted so FTS5 syntax in user text is inert."""
+    words = dict.fromkeys(w.lower() for w in _WORD.findall(text))
+    return " OR ".join(f'"{w}"' for w in words)
+
+
+class SqliteJournalStore:
+    """JournalStore on the shared Database (see memory.base.JournalStore)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def start(self) -> None:
+        await self._db.ensure_schema(_SCHEMA_NAME, _SCHEMA)
+
+    async def close(self) -> None:
+        # The Database belongs to the composition root; nothing of ours to release.
+        return None
+
+    async def add(self, entry: JournalEntry) -> None:
+        """Idempotent by entry id."""
+        row = (
+            entry.id,
+            entry.persona,
+            entry.day,
+            entry.kind,
+            entry.text,
+            entry.scope,
+            _ts(entry.created_at),
+            entry.owner,
+            json.dumps(list(entry.source_ids)),
+        )
+        async with self._db.transaction() as conn:
+            async with conn.execute(
+                f"INSERT OR IGNORE INTO journal ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row
+            ) as cur:
+                inserted = cur.rowcount == 1
+                rowid = cur.lastrowid
+            if inserted:
+                await conn.execute("INSERT INTO journal_fts (rowid, text) VALUES (?, ?)", (rowid, entry.text))
+
+    async def recent(
+        self, persona: str, visibility: Visibility, limit: int, since: datetime | None = None
+    ) -> list[JournalEntry]:
+        """The newest visible entries, oldest first (ready for a prompt)."""
+        where, where_params = _visible_sql(visibility)
+        sql = f"SELECT {_COLUMNS} FROM journal WHERE persona = ? AND {where}"
+        params: list[Any] = [persona, *where_params]
+        if since is not None:
+            sql += " AND created_at >= ?"
+            params.append(_ts(since))
+        sql += " ORDER BY created_at DESC LIMIT ?"
+        params.append(max(limit, 0))
+        rows = await self._db.fetchall(sql, params)
+        return [_row_to_entry(r) for r in reversed(rows)]
+
+    async def search(self, persona: str, visibility: Visibility, text: str, k: int) -> list[JournalEntry]:
+        """Best BM25 matches first, among visible entries only."""
+        query = _fts_query(text)
+        if not query or k <= 0:
+            return []
+        where, where_params = _visible_sql(visibility, "j.")
+        rows = await self._db.fetchall(
+            f"SELECT {', '.join('j.' + c.strip() for c in _COLUMNS.split(','))} FROM journal_fts"
+            " JOIN journal j ON j.rowid = journal_fts.rowid"
+            f" WHERE journal_fts MATCH ? AND j.persona = ? AND {where}"
+            " ORDER BY bm25(journal_fts) LIMIT ?",
+            (query, persona, *where_params, k),
+        )
+        return [_row_to_entry(r) for r in rows]
+
+    async def day(self, persona: str, day: str) -> list[JournalEntry]:
+        """Every entry of one day, oldest first, regardless of scope.
+
+        For the persona's own daily reflection, which keeps each scope's material apart
+        itself; never hand this list to a prompt unfiltered.
+        """
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM journal WHERE persona = ? AND day = ? ORDER BY created_at",
+            (persona, day),
+        )
+        return [_row_to_entry(r) for r in rows]
+
+    async def forget(self, owners: frozenset[str], phrase: str | None = None) -> int:
+        """Delete entries about these owners (all, or those whose text contains `phrase`)."""
+        if not owners:
+            return 0
+        sql = f"SELECT rowid, text FROM journal WHERE owner IN ({', '.join('?' * len(owners))})"
+        params: list[Any] = sorted(owners)
+        if phrase is not None:
+            sql += " AND instr(lower(text), lower(?)) > 0"
+            params.append(phrase.strip())
+        async with self._db.transaction() as conn:
+            async with conn.execute(sql, params) as cur:
+                doomed = [(r["rowid"], r["text"]) for r in await cur.fetchall()]
+            for rowid, text in doomed:
+                # External-content FTS5 needs the old text to remove its index entries.
+                await conn.execute(
+                    "INSERT INTO journal_fts (journal_fts, rowid, text) VALUES ('delete', ?, ?)",
+                    (rowid, text),
+                )
+                await conn.execute("DELETE FROM journal WHERE rowid = ?", (rowid,))
+        _log.info("forgot %s journal entries", len(doomed))
+        return len(doomed)

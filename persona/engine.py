@@ -1,0 +1,295 @@
+"""The persona engine: one turn end to end, from an incoming message to a delivered reply.
+
+submit(): dedup (persistent, keyed by platform + event id) -> rate limit and daily quota ->
+the session's turn slot (one turn at a time, mid-turn messages merged) -> gather context
+concurrently under per-source deadlines -> assemble the prompt -> exactly ONE streaming LLM
+call -> deliver -> queue the post-turn work (store the turn, run each PostTurnHook) on the
+supervised background queue. Provider and store failures never raise out of `submit`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+
+from memory.base import Stores
+from persona.api import Command, CommandResult
+from persona.bindings import PersonaBindings
+from persona.commands import CommandRunner
+from persona.gather import GatherRequest, gather_context
+from persona.hooks import CompletedTurn, PostTurnHook
+from persona.jobs import JobQueue
+from persona.personas import PersonaCatalog, PersonaSpec
+from persona.prompt import build_prompt
+from persona.providers.base import ChatRequest, ChatResult, LLMProvider, ProviderError
+from persona.providers.friendly import friendly_message, interrupted_message
+from persona.sessions import Pending, SessionSlots
+from persona.settings import EngineSettings
+from persona.storing import history_turns, memory_items, message_text, message_turn
+from persona.types import IncomingMessage, Reply, ReplySink, TurnOutcome
+
+_log = logging.getLogger(__name__)
+
+ProviderFactory = Callable[[PersonaSpec], LLMProvider]
+"""Returns the (shared, long-lived) provider chain for a persona; owned by the composition root."""
+
+RATE_LIMIT_LINE = "You're sending messages faster than I can answer. Give me {seconds} seconds, please."
+QUOTA_LINE = "You've used up today's conversation budget with me. Let's talk again tomorrow!"
+EMPTY_REPLY_LINE = "I couldn't come up with an answer to that. Could you try again?"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class PersonaEngine:
+    """Implements `persona.api.Engine`. Constructing does no I/O; `start()` then `close()`."""
+
+    def __init__(
+        self,
+        *,
+        stores: Stores,
+        catalog: PersonaCatalog,
+        provider_for: ProviderFactory,
+        settings: EngineSettings | None = None,
+        hooks: Sequence[PostTurnHook] = (),
+        bindings: PersonaBindings | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.settings = settings or EngineSettings()
+        self.stats: Counter[str] = Counter()
+        self._stores = stores
+        self._catalog = catalog
+        self._provider_for = provider_for
+        self._providers: dict[str, LLMProvider] = {}
+        self._hooks = tuple(hooks)
+        self._bindings = bindings or PersonaBindings()
+        self._clock = clock
+        jobs = self.settings.jobs
+        self._jobs = JobQueue(
+            workers=jobs.workers,
+            max_pending=jobs.max_pending,
+            retries=jobs.retries,
+            backoff_base_s=jobs.backoff_base_s,
+            backoff_max_s=jobs.backoff_max_s,
+            name="post-turn",
+        )
+        self._sessions = SessionSlots(self._run_turn)
+        self._commands = CommandRunner(
+            stores=stores,
+            catalog=catalog,
+            bindings=self._bindings,
+            settings=self.settings,
+            persona_for=self.persona_for,
+            clock=clock,
+        )
+        self._started = False
+        self._closed = False
+
+    # ---- lifecycle
+
+    async def start(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        await self._bindings.load()
+        self._jobs.start()
+
+    async def close(self) -> None:
+        """Finish running turns briefly, drain queued post-turn jobs, then cancel. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._sessions.close(grace_s=self.settings.jobs.drain_timeout_s)
+        await self._jobs.close(drain_timeout_s=self.settings.jobs.drain_timeout_s)
+
+    @property
+    def jobs(self) -> JobQueue:
+        return self._jobs
+
+    @property
+    def active_sessions(self) -> int:
+        return self._sessions.active
+
+    # ---- Engine
+
+    async def submit(self, message: IncomingMessage, sink: ReplySink) -> TurnOutcome:
+        if not await self._claim(f"event:{message.platform}:{message.event_id}"):
+            self.stats["turns.duplicate"] += 1
+            return TurnOutcome.DUPLICATE
+        limit_line = await self._limit_line(message)
+        if limit_line is not None:
+            self.stats["turns.limited"] += 1
+            await sink.send(_error_reply(message, self.persona_for(message).name, limit_line))
+            return TurnOutcome.LIMITED
+        outcome = await self._sessions.submit(message, sink)
+        self.stats[f"turns.{outcome.value}"] += 1
+        return outcome
+
+    async def observe(self, message: IncomingMessage) -> None:
+        if not message_text(message) or not await self._claim(
+            f"observe:{message.platform}:{message.event_id}"
+        ):
+            return
+        turn = message_turn(message, persona=self.persona_for(message).name)
+        await self._jobs.submit(
+            f"observe:{turn.event_id}", "observe", lambda: self._stores.history.append([turn])
+        )
+
+    async def command(self, command: Command) -> CommandResult:
+        return await self._commands.run(command)
+
+    def persona_for(self, message: IncomingMessage) -> PersonaSpec:
+        """A run-time binding for the thread/room, else the adapter's choice, else the default."""
+        bound = self._bindings.get(message.platform, message.room_id, message.thread_id)
+        return self._catalog.get(bound or message.persona)
+
+    # ---- before the turn
+
+    async def _claim(self, key: str) -> bool:
+        try:
+            return await self._stores.dedup.claim(key, self.settings.dedup_ttl_s)
+        except Exception:  # the dedup store is down: answering beats going silent; counted
+            self.stats["dedup.error"] += 1
+            _log.exception("dedup store failed for %s; handling the event anyway", key)
+            return True
+
+    async def _limit_line(self, message: IncomingMessage) -> str | None:
+        settings = self.settings
+        try:
+            if settings.rate_limit_per_minute:
+                decision = await self._stores.limits.hit(
+                    f"rate:{message.identity}", settings.rate_limit_per_minute, 60.0
+                )
+                if not decision.allowed:
+                    return RATE_LIMIT_LINE.format(seconds=max(1, round(decision.retry_after_s)))
+            if settings.daily_token_quota:
+                used = await self._stores.limits.usage(f"tokens:{message.identity}", self._day())
+                if used >= settings.daily_token_quota:
+                    return QUOTA_LINE
+        except Exception:  # limits are a safeguard, not a gate that fails closed; counted
+            self.stats["limits.error"] += 1
+            _log.exception("rate limit store failed; letting the message through")
+        return None
+
+    # ---- the turn
+
+    async def _run_turn(self, batch: Sequence[Pending]) -> TurnOutcome:
+        last, sink = batch[-1].message, batch[-1].sink
+        messages = tuple(p.message for p in batch)
+        persona = self.persona_for(last)
+        await sink.typing()
+        gathered = await gather_context(
+            self._stores, self._gather_request(messages, persona), self.settings.deadlines, self.stats
+        )
+        provider = self._provider(persona)
+        built = build_prompt(
+            persona=persona, messages=messages, gathered=gathered, count=provider.count_tokens
+        )
+        self.stats["prompt.dropped_items"] += sum(built.dropped.values())
+        reply_text, outcome = await self._generate(provider, built.request, last, sink, persona.name)
+        turn = CompletedTurn(
+            messages=messages,
+            reply_text=reply_text,
+            reply_event_id=f"{last.event_id}:reply",
+            persona=persona.name,
+            session=str(last.session),
+            visibility=gathered.visibility,
+            finished_at=self._clock(),
+        )
+        await self._enqueue_post_turn(turn)
+        return outcome
+
+    def _gather_request(self, messages: Sequence[IncomingMessage], persona: PersonaSpec) -> GatherRequest:
+        last = messages[-1]
+        return GatherRequest(
+            identity=last.identity,
+            scope=last.scope,
+            room_scope=f"room:{last.platform}:{last.room_id}",
+            session=str(last.session),
+            query="\n".join(m.text for m in messages if m.text),
+            persona=persona,
+            now=self._clock(),
+            is_dm=last.is_dm,
+        )
+
+    def _provider(self, persona: PersonaSpec) -> LLMProvider:
+        provider = self._providers.get(persona.name)
+        if provider is None:
+            provider = self._providers[persona.name] = self._provider_for(persona)
+        return provider
+
+    async def _generate(
+        self,
+        provider: LLMProvider,
+        request: ChatRequest,
+        last: IncomingMessage,
+        sink: ReplySink,
+        persona: str,
+    ) -> tuple[str, TurnOutcome]:
+        """The one LLM call of the turn, streamed to the sink; returns (reply text, outcome)."""
+        stream = _Stream(sink)
+        try:
+            result = await provider.chat(request, on_text=stream.on_text)
+        except ProviderError as error:
+            self.stats[f"provider.{error.kind.value}"] += 1
+            _log.warning("reply failed for %s: %s", last.event_id, error)
+            line = stream.text + interrupted_message(error) if stream.text else friendly_message(error)
+            await sink.send(_error_reply(last, persona, line))
+            return "", TurnOutcome.FAILED
+        if not result.text.strip():
+            await sink.send(_error_reply(last, persona, EMPTY_REPLY_LINE))
+            return "", TurnOutcome.FAILED
+        await sink.send(Reply(text=result.text, reply_to=last.event_id, persona=persona))
+        await self._record_usage(last, result)
+        return result.text, TurnOutcome.ANSWERED
+
+    async def _record_usage(self, message: IncomingMessage, result: ChatResult) -> None:
+        tokens = result.usage.input_tokens + result.usage.output_tokens
+        self.stats["tokens.used"] += tokens
+        try:
+            await self._stores.limits.add_usage(f"tokens:{message.identity}", self._day(), tokens)
+        except Exception:  # the reply is already delivered; losing one count is the lesser harm
+            self.stats["limits.error"] += 1
+            _log.exception("could not record token usage for %s", message.identity)
+
+    # ---- after the turn
+
+    async def _enqueue_post_turn(self, turn: CompletedTurn) -> None:
+        stores = self._stores
+        turns, items = history_turns(turn), memory_items(turn)
+        await self._jobs.submit(f"history:{turn.key}", "store-history", lambda: stores.history.append(turns))
+        if items:
+            await self._jobs.submit(f"memory:{turn.key}", "store-memory", lambda: stores.memory.add(items))
+        for hook in self._hooks:
+            await self._jobs.submit(
+                f"hook:{hook.name}:{turn.key}", f"hook-{hook.name}", _bind_hook(hook, turn)
+            )
+
+    def _day(self) -> str:
+        return self._clock().astimezone(UTC).date().isoformat()
+
+
+def _bind_hook(hook: PostTurnHook, turn: CompletedTurn) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        await hook.after_turn(turn)
+
+    return run
+
+
+def _error_reply(message: IncomingMessage, persona: str, text: str) -> Reply:
+    return Reply(text=text, reply_to=message.event_id, persona=persona, is_error=True)
+
+
+class _Stream:
+    """Turns the provider's text deltas into the cumulative partials the sink expects."""
+
+    def __init__(self, sink: ReplySink) -> None:
+        self._sink = sink
+        self.text = ""
+
+    async def on_text(self, delta: str) -> None:
+        self.text += delta
+        await self._sink.partial(self.text)

@@ -1,0 +1,202 @@
+"""Gathering a turn's context: every source concurrently, each under its own deadline.
+
+A source that is slow or fails degrades to empty for this turn: it is logged and counted in
+`stats` (``gather.<source>.timeout`` / ``gather.<source>.error``), never allowed to delay the
+reply past its deadline or to kill it. Everything returned is filtered by the asker's
+`Visibility` again here, whatever the store did: a privacy leak needs two bugs, not one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeVar
+
+from memory.base import Stores
+from memory.records import (
+    DM_SCOPE,
+    Dossier,
+    Fact,
+    JournalEntry,
+    KBEntry,
+    MemoryHit,
+    MemoryQuery,
+    Turn,
+    Visibility,
+)
+from persona.personas import PersonaSpec
+from persona.settings import SourceDeadlines
+
+_log = logging.getLogger(__name__)
+T = TypeVar("T")
+SOURCES = ("history", "memory", "kb", "facts", "journal")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GatherRequest:
+    identity: str  # the asker, "platform:user_id"
+    scope: str  # "dm" or "room:<platform>:<room_id>"
+    room_scope: str  # "room:<platform>:<room_id>" even in a DM (room-bound KB entries)
+    session: str
+    query: str  # what to search memories and KB with (the merged messages' text)
+    persona: PersonaSpec
+    now: datetime
+    is_dm: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Gathered:
+    visibility: Visibility
+    history: tuple[Turn, ...] = ()
+    memories: tuple[MemoryHit, ...] = ()
+    kb: tuple[KBEntry, ...] = ()
+    facts: tuple[Fact, ...] = ()
+    dossier: Dossier | None = None
+    journal: tuple[JournalEntry, ...] = ()
+    degraded: frozenset[str] = field(default_factory=frozenset)
+
+
+def kb_scopes(persona: str, room_scope: str) -> tuple[str, ...]:
+    return ("global", f"persona:{persona}", room_scope)
+
+
+async def gather_context(
+    stores: Stores, request: GatherRequest, deadlines: SourceDeadlines, stats: Counter[str]
+) -> Gathered:
+    source = _Guard(stats)
+    owners = await source.run("links", deadlines.links_s, lambda: stores.links.identities(request.identity))
+    visibility = Visibility(
+        owners=(owners or frozenset()) | {request.identity},
+        scope=request.scope,
+        room_shared=request.persona.memory.room_shared and not request.is_dm,
+    )
+    knobs = request.persona.memory
+    async with asyncio.TaskGroup() as group:
+        history = group.create_task(
+            source.run(
+                "history",
+                deadlines.history_s,
+                lambda: stores.history.recent(request.session, knobs.history_turns),
+            )
+        )
+        memories = group.create_task(
+            source.run("memory", deadlines.memory_s, lambda: _search(stores, request, visibility))
+        )
+        kb = group.create_task(
+            source.run(
+                "kb",
+                deadlines.kb_s,
+                lambda: stores.kb.select(
+                    query=request.query,
+                    recent_text=request.query,
+                    scopes=kb_scopes(request.persona.name, request.room_scope),
+                    token_budget=knobs.kb_budget_tokens,
+                ),
+            )
+        )
+        facts = group.create_task(source.run("facts", deadlines.facts_s, lambda: _facts(stores, visibility)))
+        journal = group.create_task(
+            source.run(
+                "journal",
+                deadlines.journal_s,
+                lambda: stores.journal.recent(request.persona.name, visibility, knobs.journal_entries),
+            )
+        )
+    fact_list, dossier = facts.result() or ([], None)
+    return _visible_only(
+        visibility,
+        history=history.result() or [],
+        memories=memories.result() or [],
+        kb=kb.result() or [],
+        facts=fact_list,
+        dossier=dossier,
+        journal=journal.result() or [],
+        degraded=frozenset(source.degraded),
+    )
+
+
+async def _search(stores: Stores, request: GatherRequest, visibility: Visibility) -> list[MemoryHit]:
+    k = request.persona.memory.memories_k
+    if k == 0 or not request.query.strip():
+        return []
+    query = MemoryQuery(text=request.query, visibility=visibility, now=request.now, k=k)
+    return await stores.memory.search(query)
+
+
+async def _facts(stores: Stores, visibility: Visibility) -> tuple[list[Fact], Dossier | None]:
+    facts, dossier = await asyncio.gather(stores.facts.facts(visibility), stores.facts.dossier(visibility))
+    return facts, dossier
+
+
+def _visible_only(
+    visibility: Visibility,
+    *,
+    history: list[Turn],
+    memories: list[MemoryHit],
+    kb: list[KBEntry],
+    facts: list[Fact],
+    dossier: Dossier | None,
+    journal: list[JournalEntry],
+    degraded: frozenset[str],
+) -> Gathered:
+    in_history = {turn.event_id for turn in history}
+    return Gathered(
+        visibility=visibility,
+        # History is per session; a turn scoped elsewhere can only be a store bug.
+        history=tuple(turn for turn in history if turn.scope == visibility.scope),
+        memories=tuple(
+            hit
+            for hit in memories
+            if visibility.allows(hit.item.owner, hit.item.scope)
+            and not in_history.intersection(hit.item.source_ids)  # already in the prompt as history
+        ),
+        kb=tuple(kb),
+        facts=tuple(f for f in facts if f.current and visibility.allows(f.owner, f.scope)),
+        dossier=dossier if dossier and visibility.allows(dossier.owner, dossier.scope) else None,
+        journal=tuple(entry for entry in journal if journal_visible(visibility, entry)),
+        degraded=degraded,
+    )
+
+
+def journal_visible(visibility: Visibility, entry: JournalEntry) -> bool:
+    """Entries about a person follow that person's visibility; general ones the place's scope."""
+    if entry.owner is not None:
+        return visibility.allows(entry.owner, entry.scope)
+    if entry.scope == DM_SCOPE:
+        return False  # a DM note with no owner cannot be attributed: never shown
+    return entry.scope in {visibility.scope, "global"}
+
+
+class _Guard:
+    """Runs one source under its deadline, turning lateness and failure into a default."""
+
+    def __init__(self, stats: Counter[str]) -> None:
+        self._stats = stats
+        self.degraded: set[str] = set()
+
+    async def run(self, name: str, deadline_s: float, call: Callable[[], Awaitable[T]]) -> T | None:
+        """The source's result, or None when it was late or failed."""
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(deadline_s):
+                result = await call()
+        except TimeoutError:
+            self._degrade(name, "timeout")
+            _log.warning("gather: %s late after %.0f ms, continuing without it", name, deadline_s * 1000)
+            return None
+        except Exception:  # an optional source must never fail the turn; logged and counted
+            self._degrade(name, "error")
+            _log.exception("gather: %s failed, continuing without it", name)
+            return None
+        self._stats[f"gather.{name}.ok"] += 1
+        self._stats[f"gather.{name}.ms_total"] += round((time.perf_counter() - started) * 1000)
+        return result
+
+    def _degrade(self, name: str, why: str) -> None:
+        self.degraded.add(name)
+        self._stats[f"gather.{name}.{why}"] += 1

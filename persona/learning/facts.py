@@ -1,0 +1,192 @@
+"""FactLearner: after each turn, one LLM call extracts durable facts and revises the dossier.
+
+At most one call per turn, none for trivial turns ("ok", "thanks"). Fact ids derive from the
+turn key and the attribute, so a retried job files nothing twice. Retryable provider errors
+are raised for the engine's retry; anything else (refusal, malformed JSON) is logged and the
+turn is skipped, never crashing the background queue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Callable
+from datetime import datetime
+
+from memory.base import FactStore
+from memory.records import DM_SCOPE, Dossier, Fact
+from persona.hooks import CompletedTurn
+from persona.learning.parsing import ExtractedFact, parse_extraction
+from persona.learning.prompts import Line, fact_extraction_system, fact_extraction_user
+from persona.learning.settings import LearningSettings
+from persona.providers.base import ChatMessage, ChatRequest, LLMProvider, ProviderError
+
+_log = logging.getLogger(__name__)
+
+_TRIVIAL = frozenset(
+    [
+        "ok",
+        "okay",
+        "k",
+        "kk",
+        "thanks",
+        "thank",
+        "you",
+        "thx",
+        "ty",
+        "cool",
+        "nice",
+        "great",
+        "sure",
+        "yes",
+        "yeah",
+        "yep",
+        "no",
+        "nope",
+        "hi",
+        "hello",
+        "hey",
+        "bye",
+        "lol",
+        "haha",
+        "hmm",
+        "good",
+        "morning",
+        "night",
+        "np",
+        "welcome",
+        "alright",
+        "fine",
+        "wow",
+        "oh",
+        "ah",
+        "right",
+    ]
+)
+_WORD = re.compile(r"[^\W\d_]+|\d+")
+_MAX_DOSSIER_SOURCES = 50
+
+
+def is_trivial(text: str) -> bool:
+    """Acknowledgements and greetings carry no durable facts: skip the LLM call."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    return not words or (len(words) <= 4 and all(w in _TRIVIAL for w in words))
+
+
+def fact_id(turn_key: str, owner: str, subject: str, attribute: str) -> str:
+    digest = hashlib.sha256(f"{turn_key}\x1f{owner}\x1f{subject}\x1f{attribute}".encode()).hexdigest()
+    return f"fact:{digest[:24]}"
+
+
+def trim_to_budget(text: str, budget: int, count: Callable[[str], int]) -> str:
+    """Drop trailing sentences (then words) until `text` fits `budget` tokens."""
+    if count(text) <= budget:
+        return text
+    sentences = re.split(r"(?<=[.!?])\s+", text.strip())
+    while len(sentences) > 1 and count(" ".join(sentences)) > budget:
+        sentences.pop()
+    words = " ".join(sentences).split()
+    while len(words) > 1 and count(" ".join(words)) > budget:
+        words.pop()
+    return " ".join(words)
+
+
+class FactLearner:
+    """PostTurnHook: learns durable facts about the asker and keeps their dossier current."""
+
+    name = "facts"
+
+    def __init__(
+        self,
+        *,
+        provider: LLMProvider,
+        facts: FactStore,
+        model: str,
+        settings: LearningSettings,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._provider = provider
+        self._facts = facts
+        self._model = settings.model or model
+        self._settings = settings
+        self._clock = clock
+
+    async def after_turn(self, turn: CompletedTurn) -> None:
+        said = "\n".join(m.text for m in turn.messages)
+        if is_trivial(said):
+            return
+        known = await self._facts.facts(turn.visibility)
+        dossier = await self._facts.dossier(turn.visibility)
+        answer = await self._ask(turn, known, dossier)
+        if answer is None:
+            return
+        extraction = parse_extraction(answer)
+        if extraction is None:
+            _log.warning("fact extraction for turn %s was not valid JSON; skipped", turn.key)
+            return
+        new_facts = [self._to_fact(turn, item) for item in extraction.facts]
+        if new_facts:
+            await self._facts.upsert(new_facts)
+            _log.info("learned %s facts from turn %s", len(new_facts), turn.key)
+        if extraction.dossier is not None:
+            await self._facts.save_dossier(self._revised_dossier(turn, dossier, extraction.dossier))
+
+    async def _ask(self, turn: CompletedTurn, known: list[Fact], dossier: Dossier | None) -> str | None:
+        lines = [Line(author=m.author_name, text=m.text, at=m.timestamp) for m in turn.messages]
+        request = ChatRequest(
+            model=self._model,
+            system=fact_extraction_system(self._settings.dossier_token_budget),
+            messages=(
+                ChatMessage(
+                    role="user",
+                    content=fact_extraction_user(
+                        facts=known,
+                        dossier=dossier.summary if dossier else None,
+                        lines=lines,
+                        reply=turn.reply_text,
+                    ),
+                ),
+            ),
+            max_tokens=self._settings.dossier_token_budget + 600,
+            temperature=0.0,
+            json_mode=True,
+        )
+        try:
+            result = await self._provider.chat(request)
+        except ProviderError as exc:
+            if exc.kind.retryable:
+                raise
+            _log.warning("fact extraction for turn %s failed (%s); skipped", turn.key, exc.kind.value)
+            return None
+        return result.text
+
+    def _to_fact(self, turn: CompletedTurn, item: ExtractedFact) -> Fact:
+        last = turn.messages[-1]
+        return Fact(
+            id=fact_id(turn.key, turn.owner, item.subject, item.attribute),
+            owner=turn.owner,
+            scope=turn.scope,
+            subject=item.subject,
+            attribute=item.attribute,
+            # An empty value is a retraction: it retires the key in the store.
+            value="" if item.retracts else item.value,
+            kind=item.kind,
+            confidence=item.confidence,
+            source_ids=tuple(m.event_id for m in turn.messages),
+            valid_from=last.timestamp,
+            recorded_at=self._clock(),
+        )
+
+    def _revised_dossier(self, turn: CompletedTurn, old: Dossier | None, summary: str) -> Dossier:
+        budget = self._settings.dossier_token_budget
+        same_class = old is not None and (old.scope == DM_SCOPE) == (turn.scope == DM_SCOPE)
+        previous = old.source_ids if old is not None and same_class else ()
+        sources = tuple(dict.fromkeys([*previous, *(m.event_id for m in turn.messages)]))
+        return Dossier(
+            owner=turn.owner,
+            scope=turn.scope,
+            summary=trim_to_budget(summary, budget, self._provider.count_tokens),
+            updated_at=self._clock(),
+            source_ids=sources[-_MAX_DOSSIER_SOURCES:],
+        )

@@ -1,0 +1,110 @@
+"""JournalScheduler: one supervised task that writes due journal entries and the daily reflection.
+
+The task sleeps until the earliest deadline (a conversation's quiet gap, the end of its day, or
+the reflection hour) or until new activity wakes it; no polling. `run_due()` does one round of
+due work at the injected clock's time, so tests drive it explicitly without waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+
+from persona.learning.journal import Journaler, Reflector
+from persona.learning.settings import LearningSettings
+
+_log = logging.getLogger(__name__)
+_ERROR_BACKOFF_S = 60.0
+_MAX_WAIT_S = 3600.0  # re-check at least hourly: wall-clock jumps (suspend, DST) are tolerated
+
+
+class JournalScheduler:
+    def __init__(
+        self,
+        *,
+        journaler: Journaler,
+        reflector: Reflector,
+        settings: LearningSettings,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._journaler = journaler
+        self._reflector = reflector
+        self._settings = settings
+        self._clock = clock
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._reflected_on: date | None = None
+
+    def poke(self) -> None:
+        """New activity: recompute the next deadline."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        if self._task is not None:
+            return
+        self._journaler.on_activity = self.poke
+        self._task = asyncio.create_task(self._run(), name="journal-scheduler")
+
+    async def close(self) -> None:
+        task, self._task = self._task, None
+        self._journaler.on_activity = lambda: None
+        if task is None:
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    async def run_due(self) -> int:
+        """Write every entry and reflection due now; returns how many were written."""
+        now = self._clock()
+        written = await self._journaler.flush_due(now)
+        today = self._local(now).date()
+        if self._reflection_due(now):
+            written += await self._reflector.reflect(today)
+            self._reflected_on = today
+        return written
+
+    def next_deadline(self) -> datetime:
+        candidates = [self._next_reflection(self._clock())]
+        due = self._journaler.next_due()
+        if due is not None:
+            candidates.append(due)
+        return min(candidates)
+
+    async def _run(self) -> None:
+        while True:
+            wait_s = (self.next_deadline() - self._clock()).total_seconds()
+            await self._sleep(min(max(wait_s, 0.0), _MAX_WAIT_S))
+            try:
+                await self.run_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Supervision: one failed round must not end journaling for the process.
+                _log.exception("journal round failed; retrying in %ss", _ERROR_BACKOFF_S)
+                await self._sleep(_ERROR_BACKOFF_S)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Until `seconds` pass or activity wakes us, whichever comes first."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+        self._wake.clear()
+
+    def _local(self, at: datetime) -> datetime:
+        return at.astimezone(self._settings.zone)
+
+    def _reflection_time(self, day: date) -> datetime:
+        return datetime.combine(day, time(hour=self._settings.reflection_hour), self._settings.zone)
+
+    def _reflection_due(self, now: datetime) -> bool:
+        today = self._local(now).date()
+        return self._reflected_on != today and now >= self._reflection_time(today)
+
+    def _next_reflection(self, now: datetime) -> datetime:
+        today = self._local(now).date()
+        if self._reflected_on == today:
+            return self._reflection_time(today + timedelta(days=1))
+        return max(now, self._reflection_time(today))

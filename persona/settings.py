@@ -1,0 +1,49 @@
+"""Engine settings: one pydantic sub-model the composition root places in the app's settings tree.
+
+Nothing here reads the environment; `bot/` builds `EngineSettings` from its own tree and passes
+it to `PersonaEngine`. No secrets live here, so `config` may show the whole model to an admin.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SourceDeadlines(BaseModel):
+    """Seconds each gathering source may take before it degrades to empty for this turn."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    links_s: float = Field(default=0.3, gt=0)
+    history_s: float = Field(default=0.5, gt=0)
+    memory_s: float = Field(default=1.0, gt=0)
+    kb_s: float = Field(default=1.0, gt=0)
+    # Facts carry the user's constraints, so they get the most generous deadline.
+    facts_s: float = Field(default=1.5, gt=0)
+    journal_s: float = Field(default=0.5, gt=0)
+
+
+class JobSettings(BaseModel):
+    """The background queue for post-turn work (storing the turn, learning, journaling)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    workers: int = Field(default=2, ge=1, le=64)
+    max_pending: int = Field(default=1000, ge=1)
+    retries: int = Field(default=3, ge=0, le=10)  # attempts after the first
+    backoff_base_s: float = Field(default=0.5, ge=0)
+    backoff_max_s: float = Field(default=10.0, ge=0)
+    drain_timeout_s: float = Field(default=15.0, ge=0)
+
+
+class EngineSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    deadlines: SourceDeadlines = Field(default_factory=SourceDeadlines)
+    jobs: JobSettings = Field(default_factory=JobSettings)
+    rate_limit_per_minute: int = Field(default=20, ge=0)  # 0 = unlimited
+    daily_token_quota: int = Field(default=200_000, ge=0)  # per identity per UTC day; 0 = unlimited
+    dedup_ttl_s: float = Field(default=7 * 24 * 3600.0, gt=0)
+    link_code_ttl_s: float = Field(default=600.0, gt=0)
+    admins: frozenset[str] = frozenset()  # identities ("discord:1234") allowed admin commands
+    default_persona: str = "default"

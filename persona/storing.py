@@ -1,0 +1,93 @@
+"""What a finished turn leaves behind: history turns and long-term memory items (pure)."""
+
+from __future__ import annotations
+
+from memory.records import MemoryItem, Turn
+from persona.hooks import CompletedTurn
+from persona.types import IncomingMessage
+
+
+def message_turn(message: IncomingMessage, *, persona: str) -> Turn:
+    return Turn(
+        event_id=message.event_id,
+        session=str(message.session),
+        role="user",
+        owner=message.identity,
+        author_name=message.author_name,
+        text=message_text(message),
+        created_at=message.timestamp,
+        scope=message.scope,
+        platform=message.platform,
+        room_id=message.room_id,
+        thread_id=message.thread_id,
+        persona=persona,
+    )
+
+
+def history_turns(turn: CompletedTurn) -> list[Turn]:
+    """Every answered user message, then the persona's reply (none when the turn failed)."""
+    turns = [message_turn(m, persona=turn.persona) for m in turn.messages]
+    if turn.reply_text:
+        last = turn.messages[-1]
+        turns.append(
+            Turn(
+                event_id=turn.reply_event_id,
+                session=turn.session,
+                role="assistant",
+                owner=last.identity,  # the exchange belongs to the person answered
+                author_name=turn.persona,
+                text=turn.reply_text,
+                created_at=turn.finished_at,
+                scope=last.scope,
+                platform=last.platform,
+                room_id=last.room_id,
+                thread_id=last.thread_id,
+                persona=turn.persona,
+            )
+        )
+    return turns
+
+
+def memory_items(turn: CompletedTurn) -> list[MemoryItem]:
+    """One memory per user message and one for the reply; ids derive from event ids (idempotent)."""
+    items = [
+        MemoryItem(
+            id=f"{m.platform}:{m.event_id}",
+            owner=m.identity,
+            scope=m.scope,
+            text=message_text(m),
+            created_at=m.timestamp,
+            source_ids=(m.event_id,),
+            role="user",
+            platform=m.platform,
+            room_id=m.room_id,
+            thread_id=m.thread_id,
+            persona=turn.persona,
+        )
+        for m in turn.messages
+        if message_text(m).strip()
+    ]
+    if turn.reply_text:
+        last = turn.messages[-1]
+        items.append(
+            MemoryItem(
+                id=f"{last.platform}:{turn.reply_event_id}",
+                owner=last.identity,
+                scope=last.scope,
+                text=turn.reply_text,
+                created_at=turn.finished_at,
+                source_ids=(turn.reply_event_id, *(m.event_id for m in turn.messages)),
+                role="assistant",
+                platform=last.platform,
+                room_id=last.room_id,
+                thread_id=last.thread_id,
+                persona=turn.persona,
+            )
+        )
+    return items
+
+
+def message_text(message: IncomingMessage) -> str:
+    """The message as remembered: its text plus a mention of each file (not the file's bytes)."""
+    files = [f"[{a.kind} {a.filename}]" for a in message.attachments]
+    return " ".join([message.text, *files]).strip()

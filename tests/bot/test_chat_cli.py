@@ -1,0 +1,104 @@
+"""`familiar chat` as a user runs it: a real process, real stores, a provider on loopback.
+
+The provider is a local server speaking the OpenAI wire protocol; the process finds it through
+OPENAI_BASE_URL exactly as a user's Ollama or vLLM would be found.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+from tests.support.llm_server import LLMServer, RecordedRequest, llm_server
+
+__all__ = ["llm_server"]
+
+FAMILIAR = [sys.executable, "-m", "bot"]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _responder(request: RecordedRequest) -> str:
+    if "long-term memory" in request.system_text:  # the fact extraction call
+        facts = [
+            {
+                "subject": "user",
+                "attribute": "sister_name",
+                "value": "Wilhelmina",
+                "kind": "relationship",
+                "confidence": 0.95,
+            }
+        ]
+        return json.dumps({"facts": facts, "dossier": "Has a sister called Wilhelmina."})
+    if "journal" in request.system_text.lower() and not request.stream:
+        return "A quiet talk about family."
+    return f"Reply to: {request.last_user_text}"
+
+
+async def _chat(server: LLMServer, data_dir: Path, cwd: Path, *lines: str) -> tuple[int, str, str]:
+    env = {
+        **os.environ,
+        "OPENAI_BASE_URL": server.openai_base_url,
+        "OPENAI_API_KEY": "test-key",
+        "FAMILIAR_DATA_DIR": str(data_dir),
+        "PYTHONPATH": str(ROOT),
+    }
+    proc = await asyncio.create_subprocess_exec(
+        *FAMILIAR,
+        "chat",
+        cwd=cwd,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdin = "".join(f"{line}\n" for line in lines).encode()
+    out, err = await asyncio.wait_for(proc.communicate(stdin), timeout=120)
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+async def test_a_fact_told_before_a_restart_reaches_the_prompt_after_it(
+    llm_server: LLMServer, tmp_path: Path
+) -> None:
+    llm_server.set_responder(_responder)
+    data = tmp_path / "data"
+
+    code, out, err = await _chat(llm_server, data, tmp_path, "My sister is called Wilhelmina.")
+    assert code == 0, err
+    assert out.strip() == "Reply to: My sister is called Wilhelmina."
+
+    llm_server.requests.clear()
+    code, out, err = await _chat(llm_server, data, tmp_path, "What is my sister called?")
+    assert code == 0, err
+    assert out.strip() == "Reply to: What is my sister called?"
+    replies = [r for r in llm_server.chat_requests if r.last_user_text == "What is my sister called?"]
+    assert len(replies) == 1
+    system = replies[0].system_text
+    known = system.split("## What you know about", 1)
+    assert len(known) == 2, system
+    assert "Wilhelmina" in known[1]
+
+
+async def test_scripted_chat_answers_each_line_in_order(llm_server: LLMServer, tmp_path: Path) -> None:
+    llm_server.set_responder(_responder)
+    code, out, err = await _chat(llm_server, tmp_path / "data", tmp_path, "one", "", "two", "three")
+    assert code == 0, err
+    assert out.splitlines() == ["Reply to: one", "Reply to: two", "Reply to: three"]
+
+
+async def test_a_malformed_setting_names_the_key(tmp_path: Path) -> None:
+    env = {**os.environ, "FAMILIAR_ENGINE__RATE_LIMIT_PER_MINUTE": "lots", "PYTHONPATH": str(ROOT)}
+    proc = await asyncio.create_subprocess_exec(
+        *FAMILIAR,
+        "chat",
+        cwd=tmp_path,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode == 2
+    assert "engine.rate_limit_per_minute" in err.decode()

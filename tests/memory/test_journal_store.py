@@ -1,0 +1,136 @@
+"""SqliteJournalStore (FTS5) and the Markdown journal files, on real SQLite and real files."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from memory.journal_files import JournalFiles
+from memory.records import JournalEntry, Visibility
+from memory.sqlite.db import Database
+from memory.sqlite.journal import SqliteJournalStore, journal_visible
+
+T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+ALICE, BOB = "terminal:alice", "terminal:bob"
+LOUNGE = "room:terminal:lounge"
+
+
+def seen_by(owner: str, scope: str) -> Visibility:
+    return Visibility(owners=frozenset({owner}), scope=scope)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteJournalStore]:
+    db = Database(tmp_path / "journal.sqlite3")
+    await db.open()
+    journal = SqliteJournalStore(db)
+    await journal.start()
+    yield journal
+    await journal.close()
+    await db.close()
+
+
+def entry(eid: str, text: str, *, scope: str, owner: str | None, minutes: int = 0) -> JournalEntry:
+    return JournalEntry(
+        id=eid,
+        persona="familiar",
+        day="2026-11-24",
+        kind="entry",
+        text=text,
+        scope=scope,
+        created_at=T0 + timedelta(minutes=minutes),
+        owner=owner,
+        source_ids=(f"ev-{eid}",),
+    )
+
+
+@pytest.fixture
+async def filled(store: SqliteJournalStore) -> SqliteJournalStore:
+    await store.add(entry("j1", "Alice told me about her surgery.", scope="dm", owner=ALICE, minutes=1))
+    await store.add(
+        entry("j2", "The lounge argued about pizza toppings.", scope=LOUNGE, owner=None, minutes=2)
+    )
+    await store.add(entry("j3", "Bob asked about pizza in private.", scope="dm", owner=BOB, minutes=3))
+    await store.add(
+        entry("j4", "Alice chatted in the garden room.", scope="room:terminal:garden", owner=ALICE, minutes=4)
+    )
+    return store
+
+
+async def test_recent_respects_scopes(filled: SqliteJournalStore) -> None:
+    alice_dm = [e.id for e in await filled.recent("familiar", seen_by(ALICE, "dm"), 10)]
+    assert alice_dm == ["j1", "j4"]  # her DM entry and her own room entry; not the lounge, not Bob's DM
+    alice_lounge = [e.id for e in await filled.recent("familiar", seen_by(ALICE, LOUNGE), 10)]
+    assert alice_lounge == ["j2", "j4"]  # never her DM entry in a group room
+    bob_lounge = [e.id for e in await filled.recent("familiar", seen_by(BOB, LOUNGE), 10)]
+    assert bob_lounge == ["j2"]
+    assert [e.id for e in await filled.recent("familiar", seen_by(ALICE, "dm"), 1)] == ["j4"]
+    assert await filled.recent("other-persona", seen_by(ALICE, "dm"), 10) == []
+
+
+async def test_recent_since(filled: SqliteJournalStore) -> None:
+    later = await filled.recent("familiar", seen_by(ALICE, "dm"), 10, since=T0 + timedelta(minutes=2))
+    assert [e.id for e in later] == ["j4"]
+
+
+async def test_search_is_lexical_and_scoped(filled: SqliteJournalStore) -> None:
+    found = await filled.search("familiar", seen_by(BOB, LOUNGE), "pizza", 5)
+    assert [e.id for e in found] == ["j2"]  # Bob's own DM entry is not shown in the lounge
+    found_dm = await filled.search("familiar", seen_by(BOB, "dm"), "pizza", 5)
+    assert sorted(e.id for e in found_dm) == ["j3"]
+    assert await filled.search("familiar", seen_by(BOB, "dm"), 'surgery" OR *', 5) == []
+    assert await filled.search("familiar", seen_by(ALICE, "dm"), "  ", 5) == []
+    assert [e.id for e in await filled.search("familiar", seen_by(ALICE, "dm"), "SURGERY", 5)] == ["j1"]
+
+
+async def test_add_is_idempotent_and_day_lists_everything(filled: SqliteJournalStore) -> None:
+    await filled.add(entry("j1", "Alice told me about her surgery.", scope="dm", owner=ALICE, minutes=1))
+    assert [e.id for e in await filled.day("familiar", "2026-11-24")] == ["j1", "j2", "j3", "j4"]
+    assert len(await filled.search("familiar", seen_by(ALICE, "dm"), "surgery", 5)) == 1
+
+
+async def test_forget_removes_from_listing_and_index(filled: SqliteJournalStore) -> None:
+    assert await filled.forget(frozenset({ALICE}), "SURGERY") == 1
+    assert await filled.search("familiar", seen_by(ALICE, "dm"), "surgery", 5) == []
+    assert await filled.forget(frozenset({ALICE})) == 1
+    assert [e.id for e in await filled.day("familiar", "2026-11-24")] == ["j2", "j3"]
+    assert [e.id for e in await filled.search("familiar", seen_by(BOB, "dm"), "pizza", 5)] == ["j3"]
+
+
+async def test_markdown_files_append_once_per_entry(tmp_path: Path) -> None:
+    files = JournalFiles(tmp_path / "data")
+    first = entry("j1", "Alice told me about her surgery.", scope="dm", owner=ALICE)
+    second = entry("j2", "The lounge argued about pizza.", scope=LOUNGE, owner=None, minutes=30)
+    await files.append(first)
+    await files.append(second)
+    await files.append(first)  # a retried job
+    path = tmp_path / "data" / "journal" / "familiar" / "2026-11-24.md"
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# familiar — journal for 2026-11-24\n")
+    assert text.count("Alice told me about her surgery.") == 1
+    assert text.index("surgery") < text.index("pizza")
+    assert "## 09:00 · Entry · private (DM) · terminal:alice" in text
+    assert f"## 09:30 · Entry · {LOUNGE}" in text
+    assert await files.read("familiar", "2026-11-25") == ""
+    assert files.path_for("../etc", "2026-11-24").is_relative_to(tmp_path / "data" / "journal")
+
+
+async def test_other_peoples_entries_never_crowd_out_visible_ones(filled: SqliteJournalStore) -> None:
+    for i in range(60):
+        await filled.add(
+            entry(f"b{i}", f"Bob's private pizza note {i}", scope="dm", owner=BOB, minutes=10 + i)
+        )
+    assert [e.id for e in await filled.recent("familiar", seen_by(ALICE, "dm"), 1)] == ["j4"]
+    found = await filled.search("familiar", seen_by(ALICE, LOUNGE), "pizza", 1)
+    assert [e.id for e in found] == ["j2"]
+
+
+def test_python_rule_matches_documented_cases() -> None:
+    assert journal_visible(seen_by(ALICE, "dm"), ALICE, "dm")
+    assert not journal_visible(seen_by(ALICE, LOUNGE), ALICE, "dm")
+    assert not journal_visible(seen_by(BOB, "dm"), ALICE, "dm")
+    assert journal_visible(seen_by(BOB, LOUNGE), None, LOUNGE)
+    assert not journal_visible(seen_by(BOB, "room:terminal:garden"), None, LOUNGE)
