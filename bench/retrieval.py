@@ -71,7 +71,7 @@ def _items(conversation: dict[str, Any]) -> list[list[MemoryItem]]:
 
 
 async def run_dataset(path: Path, ks: list[int]) -> dict[str, Any]:
-    data = json.loads(path.read_text())
+    data = json.loads(await asyncio.to_thread(path.read_text))
     embedder = OnnxEmbedder()
     await embedder.start()
     with tempfile.TemporaryDirectory(prefix="bench-retrieval-") as tmp:

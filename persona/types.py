@@ -62,6 +62,7 @@ class IncomingMessage:
     attachments: tuple[Attachment, ...] = ()
     timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
     persona: str | None = None  # persona bound to this room/thread by adapter config, if any
+    model: str | None = None  # model bound to this room/thread by adapter config (overrides the persona's)
     per_user_session: bool = False  # room policy: one conversation per author in this room
 
     @property

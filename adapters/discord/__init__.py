@@ -1,23 +1,9 @@
 """Discord adapter: a server bot and DM assistant on discord.py.
 
-`DiscordAdapter(settings, engine).run()` connects; `close()` stops. Settings live in
-`DiscordSettings` (the `discord` section of the app settings); `check_discord` serves `familiar doctor`.
+Import from the submodules (this package imports nothing, so reading `DiscordSettings` for the app
+settings does not load discord.py):
+
+- `adapters.discord.settings.DiscordSettings`: the `discord` section of the app settings.
+- `adapters.discord.client.DiscordAdapter(settings, engine, transcriber=None)`: `run()` / `close()`.
+- `adapters.discord.doctor.check_discord(settings)`: token, intent and invite URL for `familiar doctor`.
 """
-
-from __future__ import annotations
-
-from adapters.discord.attachments import Transcriber
-from adapters.discord.client import DiscordAdapter, DiscordSetupError
-from adapters.discord.doctor import DoctorCheck, check_discord, invite_url
-from adapters.discord.settings import DiscordSettings, RoomPolicy
-
-__all__ = [
-    "DiscordAdapter",
-    "DiscordSettings",
-    "DiscordSetupError",
-    "DoctorCheck",
-    "RoomPolicy",
-    "Transcriber",
-    "check_discord",
-    "invite_url",
-]

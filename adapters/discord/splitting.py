@@ -93,9 +93,11 @@ def _open_fence_at(pos: int, fences: list[_FenceLine]) -> str | None:
 
 def _choose_cut(text: str, start: int, budget: int, fences: list[_FenceLine]) -> int:
     """Where the piece starting at `start` ends; the whole rest when it fits."""
-    if len(text) - start + _CLOSE_RESERVE <= budget:
+    # Room for a closing fence line is kept only when the text has fences at all.
+    reserve = _CLOSE_RESERVE if fences else 0
+    if len(text) - start + reserve <= budget:
         return len(text)
-    hi = start + budget - _CLOSE_RESERVE
+    hi = start + budget - reserve
     min_fill = max(1, (hi - start) // 4)
     for separator in ("\n\n", "\n", " "):
         idx = text.rfind(separator, start, hi)

@@ -50,6 +50,7 @@ class MatrixAdapter:
         self._tasks: set[asyncio.Task[None]] = set()
         self._direct_rooms: set[str] = set()
         self._ready = asyncio.Event()
+        self._run_task: asyncio.Task[Any] | None = None
         self._closed = False
         self.last_sync_at: float | None = None  # monotonic time of the last successful sync
         self.sync_count = 0
@@ -64,6 +65,7 @@ class MatrixAdapter:
         return None if self._client is None else str(self._client.device_id)
 
     async def run(self) -> None:
+        self._run_task = asyncio.current_task()
         try:
             await self._connect()
             await self._sync_forever()
@@ -74,6 +76,11 @@ class MatrixAdapter:
         if self._closed:
             return
         self._closed = True
+        run_task = self._run_task
+        if run_task is not None and run_task is not asyncio.current_task() and not run_task.done():
+            run_task.cancel()  # interrupts a long-poll sync in flight
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await run_task
         await self._drain_tasks()
         client, self._client = self._client, None
         if client is not None:
@@ -203,7 +210,7 @@ class MatrixAdapter:
         if invite is None:
             return
         if not self._settings.invite_allowed(inviter=invite.sender, room_id=room_id):
-            _log.info("matrix: declining invite to %s from %s (not in invite_allowlist)", room_id, invite.sender)
+            _log.info("matrix: declining invite to %s from %s (not allowlisted)", room_id, invite.sender)
             await client.room_leave(room_id)
             return
         response = await client.join(room_id)

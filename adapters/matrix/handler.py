@@ -6,9 +6,10 @@ small in-memory sets it is given (the bot's own event ids and the threads it tak
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from dataclasses import replace
 from collections import OrderedDict
+from dataclasses import replace
 from typing import Any, get_args
 
 from nio import (
@@ -216,7 +217,9 @@ class EventHandler:
         room = self._client.rooms.get(message.room_id)
         encrypt = bool(room is not None and room.encrypted)
         mimetype = "application/json" if filename.endswith(".json") else "application/octet-stream"
-        uploaded = await self._transport.upload(data, filename=filename, content_type=mimetype, encrypt=encrypt)
+        uploaded = await self._transport.upload(
+            data, filename=filename, content_type=mimetype, encrypt=encrypt
+        )
         if uploaded is None:
             await self._notice(message, "I couldn't upload the file; please try again later.")
             return
@@ -236,10 +239,8 @@ class EventHandler:
 
     async def _undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
         """One notice per Megolm session (not per message) plus a key request; never silence."""
-        try:
+        with contextlib.suppress(LocalProtocolError):  # already requested for this session
             await self._client.request_room_key(event)
-        except LocalProtocolError:
-            pass  # already requested for this session
         if event.session_id in self._undecryptable_sessions:
             return
         self._undecryptable_sessions.add(event.session_id)

@@ -38,7 +38,8 @@ async def fetch_attachment(
     kind = MEDIA_KINDS.get(str(content.get("msgtype")))
     if kind is None:
         return None
-    info = content.get("info") if isinstance(content.get("info"), dict) else {}
+    raw_info = content.get("info")
+    info: dict[str, Any] = raw_info if isinstance(raw_info, dict) else {}
     filename = str(content.get("filename") or content.get("body") or kind)
     content_type = str(info.get("mimetype") or "application/octet-stream")
     declared = int(info.get("size") or 0)

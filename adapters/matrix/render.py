@@ -107,13 +107,14 @@ def split_markdown(text: str, max_chars: int) -> list[str]:
 def _lines_no_longer_than(text: str, limit: int) -> list[str]:
     """Lines with their newline; a single over-long line is cut at the last space before the limit."""
     lines: list[str] = []
-    for line in text.splitlines(keepends=True):
-        while len(line) > limit:
-            cut = line.rfind(" ", 0, limit)
+    for whole_line in text.splitlines(keepends=True):
+        rest = whole_line
+        while len(rest) > limit:
+            cut = rest.rfind(" ", 0, limit)
             cut = cut + 1 if cut > limit // 2 else limit
-            lines.append(line[:cut])
-            line = line[cut:]
-        lines.append(line)
+            lines.append(rest[:cut])
+            rest = rest[cut:]
+        lines.append(rest)
     return lines
 
 

@@ -50,9 +50,7 @@ class SessionFile:
             self._current = session
             await asyncio.to_thread(self._write, session)
 
-    async def update(
-        self, *, next_batch: str | None = None, direct_room: str | None = None
-    ) -> None:
+    async def update(self, *, next_batch: str | None = None, direct_room: str | None = None) -> None:
         current = self._current
         if current is None:
             return

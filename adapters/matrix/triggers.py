@@ -42,9 +42,7 @@ def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def mentions_user(
-    content: dict[str, Any], *, user_id: str, display_name: str | None, body: str
-) -> bool:
+def mentions_user(content: dict[str, Any], *, user_id: str, display_name: str | None, body: str) -> bool:
     """Intentional mentions (`m.mentions`), a pill link, or the display name as a whole word."""
     mentions = content.get("m.mentions")
     if isinstance(mentions, dict) and user_id in (mentions.get("user_ids") or []):

@@ -44,7 +44,7 @@ PERSONA = [
     "Good for you! Small wins count.",
 ]
 # (fact text, question, category) — facts and questions share few content words on purpose.
-STATIC = [
+STATIC: list[tuple[str, str, list[str]]] = [
     (
         "I adopted a little beagle puppy, we named him {x}.",
         "What's the name of my dog?",
@@ -84,7 +84,7 @@ STATIC = [
     ),
     ("I can't stand coriander, it tastes like soap to me.", "Which herb do I dislike?", [""]),
 ]
-UPDATES = [
+UPDATES: list[tuple[str, str, str, list[tuple[str, str]]]] = [
     (
         "I work as a {x} at a small agency.",
         "I quit the agency, I'm now a {y} at a hospital.",
@@ -119,7 +119,7 @@ EVENT_QUESTIONS = [
     "How did I spend my time {when}?",
     "What was I up to {when}?",
 ]
-MULTI = [
+MULTI: list[tuple[str, str, str, list[tuple[str, str]]]] = [
     (
         "My best friend is called {x}.",
         "{x} just got a job offer in {y}!",
@@ -163,7 +163,6 @@ def make_conversation(index: int, rng: random.Random) -> tuple[dict[str, Any], l
     n_sessions = rng.randint(7, 9)
     times = _session_times(rng, n_sessions)
     sessions: list[list[tuple[str, str]]] = [[] for _ in range(n_sessions)]
-    planted: list[tuple[int, str, str, str]] = []  # (session, text, question, category) placeholders
     questions: list[dict[str, Any]] = []
 
     def plant(session: int, text: str) -> tuple[int, int]:
@@ -175,13 +174,13 @@ def make_conversation(index: int, rng: random.Random) -> tuple[dict[str, Any], l
         keyed.append(
             (question, [plant(rng.randrange(n_sessions), fact.format(x=rng.choice(values)))], "single-hop")
         )
-    for old, new, question, values in rng.sample(UPDATES, 2):
-        x, y = rng.choice(values)
+    for old, new, question, pairs in rng.sample(UPDATES, 2):
+        x, y = rng.choice(pairs)
         first = rng.randrange(0, n_sessions // 2)
         plant(first, old.format(x=x))
         keyed.append((question, [plant(rng.randrange(first + 1, n_sessions), new.format(y=y))], "update"))
-    first_fact, second_fact, question, values = rng.choice(MULTI)
-    x, y = rng.choice(values)
+    first_fact, second_fact, question, hop_pairs = rng.choice(MULTI)
+    x, y = rng.choice(hop_pairs)
     a = rng.randrange(0, n_sessions - 1)
     hop = [
         plant(a, first_fact.format(x=x)),

@@ -63,11 +63,14 @@ class OnnxEmbedder:
             return default_model_path(), _VENDORED_TOKENIZER
         return self._model_dir / "model.onnx", self._model_dir / "tokenizer.json"
 
+    def is_loaded(self) -> bool:
+        return self._session is not None
+
     async def start(self) -> None:
-        if self._session is not None:
+        if self.is_loaded():
             return
         async with self._start_lock:
-            if self._session is not None:
+            if self.is_loaded():  # another caller loaded it while this one waited
                 return
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedder")

@@ -14,12 +14,14 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from memory.embeddings.base import Embedder
 from memory.lexical import LexicalDoc, LexicalIndex
 from memory.longterm import partitions
 from memory.longterm.fusion import collapse_near_duplicates, recency_bonus, reciprocal_rank_fusion
-from memory.longterm.rows import COLUMNS, SCHEMA, epoch, from_row, to_row
-from memory.records import MemoryHit, MemoryItem, MemoryQuery
+from memory.longterm.rows import COLUMNS, SCHEMA, WRITE_COLUMNS, epoch, from_row, to_row, unpack_vectors
+from memory.records import DM_SCOPE, MemoryHit, MemoryItem, MemoryQuery, Visibility
 from memory.sqlite.db import Database
 from memory.timeparse import TimeRange, parse_time_range
 from memory.vectors import VectorIndex
@@ -38,6 +40,7 @@ class RetrievalTuning:
     recency_half_life_days: float = 30.0
     future_slack_s: float = 60.0  # items stamped after query.now (beyond clock skew) are not recalled
     duplicate_threshold: float = 0.85
+    interval_scan_limit: int = 20000  # items scored exactly inside a time expression's interval
 
 
 class HybridMemory:
@@ -89,9 +92,10 @@ class HybridMemory:
             ]
         )
         # The item row is written last: it marks the item complete, so a retried add redoes the rest.
-        marks = ",".join("?" * len(COLUMNS.split(",")))
+        marks = ",".join("?" * len(WRITE_COLUMNS.split(",")))
         await self._db.executemany(
-            f"INSERT OR REPLACE INTO ltm_items({COLUMNS}) VALUES ({marks})", [to_row(i) for i in new]
+            f"INSERT OR REPLACE INTO ltm_items({WRITE_COLUMNS}) VALUES ({marks})",
+            [to_row(i, v) for i, v in zip(new, vectors, strict=True)],
         )
 
     async def _unknown(self, items: Sequence[MemoryItem]) -> list[MemoryItem]:
@@ -135,7 +139,13 @@ class HybridMemory:
         collections = partitions.visible_collections(query.visibility)
         tokens = partitions.visible_tokens(query.visibility)
         rankings = await self._rankings(
-            query.text, embedding=embedding, collections=collections, tokens=tokens, n=n, interval=interval
+            query.text,
+            embedding=embedding,
+            collections=collections,
+            tokens=tokens,
+            visibility=query.visibility,
+            n=n,
+            interval=interval,
         )
         scores = reciprocal_rank_fusion(rankings)
         if not scores:
@@ -166,39 +176,52 @@ class HybridMemory:
         embedding: Sequence[float],
         collections: Sequence[str],
         tokens: Sequence[str],
+        visibility: Visibility,
         n: int,
         interval: TimeRange | None,
     ) -> list[tuple[float, list[str]]]:
         tuning = self._tuning
         jobs = [
-            (tuning.dense_weight, self._dense(embedding, collections, n, None)),
+            (tuning.dense_weight, self._dense(embedding, collections, n)),
             (tuning.lexical_weight, self._lex(text, tokens, n, None)),
         ]
         if interval is not None:
             bounds = (epoch(interval.start), epoch(interval.end))
-            jobs.append((tuning.time_weight, self._dense(embedding, collections, n, bounds)))
+            jobs.append((tuning.time_weight, self._dense_in_interval(embedding, visibility, n, bounds)))
             jobs.append((tuning.time_weight, self._lex(text, tokens, n, bounds)))
         results = await asyncio.gather(*(job for _, job in jobs))
         return [(weight, ids) for (weight, _), ids in zip(jobs, results, strict=True)]
 
-    async def _dense(
-        self,
-        embedding: Sequence[float],
-        collections: Sequence[str],
-        n: int,
-        bounds: tuple[float, float] | None,
-    ) -> list[str]:
-        where = (
-            None if bounds is None else {"$and": [{"ts": {"$gte": bounds[0]}}, {"ts": {"$lt": bounds[1]}}]}
-        )
+    async def _dense(self, embedding: Sequence[float], collections: Sequence[str], n: int) -> list[str]:
         per_collection = await asyncio.gather(
-            *(self._vectors.query(name, embedding=embedding, k=n, where=where) for name in collections)
+            *(self._vectors.query(name, embedding=embedding, k=n) for name in collections)
         )
         best: dict[str, float] = {}
         for hits in per_collection:
             for hit in hits:
                 best[hit.id] = min(hit.distance, best.get(hit.id, hit.distance))
         return sorted(best, key=best.__getitem__)[:n]
+
+    async def _dense_in_interval(
+        self, embedding: Sequence[float], visibility: Visibility, n: int, bounds: tuple[float, float]
+    ) -> list[str]:
+        """Exact cosine ranking of the visible items inside the interval.
+
+        An interval holds few items, so scoring them all is cheap and, unlike a filtered ANN query
+        (slow in Chroma), finds the right memory even when the query words are generic
+        ("what did I do yesterday?").
+        """
+        clauses, params = _visibility_sql(visibility)
+        rows = await self._db.fetchall(
+            f"SELECT id, vec FROM ltm_items WHERE ts >= ? AND ts < ? AND ({clauses}) LIMIT ?",
+            [bounds[0], bounds[1], *params, self._tuning.interval_scan_limit],
+        )
+        if not rows:
+            return []
+        matrix = unpack_vectors([r[1] for r in rows], len(embedding))
+        similarity = matrix @ np.asarray(embedding, dtype=np.float32)
+        best = np.argsort(-similarity)[:n]
+        return [str(rows[int(i)][0]) for i in best]
 
     async def _lex(
         self, text: str, tokens: Sequence[str], n: int, bounds: tuple[float, float] | None
@@ -249,3 +272,18 @@ class HybridMemory:
             await self._db.execute(f"DELETE FROM ltm_items WHERE id IN ({','.join('?' * len(chunk))})", chunk)
         _log.info("forgot %d long-term memories", len(items))
         return len(items)
+
+
+def _visibility_sql(visibility: Visibility) -> tuple[str, list[object]]:
+    """The same rule as Visibility.allows, as SQL over (owner, scope)."""
+    owners = sorted(visibility.owners)
+    own = f"owner IN ({','.join('?' * len(owners))})"
+    params: list[object] = list(owners)
+    if visibility.scope != DM_SCOPE:
+        own += " AND scope != ?"
+        params.append(DM_SCOPE)
+    clauses = f"({own})"
+    if visibility.room_shared and visibility.scope != DM_SCOPE:
+        clauses += " OR scope = ?"
+        params.append(visibility.scope)
+    return clauses, params

@@ -7,6 +7,9 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from memory.records import MemoryItem
 
 SCHEMA = """
@@ -22,11 +25,14 @@ CREATE TABLE IF NOT EXISTS ltm_items (
     platform TEXT NOT NULL,
     room_id TEXT NOT NULL,
     thread_id TEXT,
-    persona TEXT NOT NULL
+    persona TEXT NOT NULL,
+    vec BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ltm_items_owner ON ltm_items(owner, ts);
+CREATE INDEX IF NOT EXISTS ltm_items_scope ON ltm_items(scope, ts);
 """
 COLUMNS = "id, owner, scope, role, text, ts, created_at, source_ids, platform, room_id, thread_id, persona"
+WRITE_COLUMNS = COLUMNS + ", vec"
 
 
 def epoch(dt: datetime) -> float:
@@ -34,7 +40,18 @@ def epoch(dt: datetime) -> float:
     return (dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)).timestamp()
 
 
-def to_row(item: MemoryItem) -> tuple[Any, ...]:
+def pack_vector(vector: Sequence[float]) -> bytes:
+    """float16 halves the copy; cosine ranking inside one interval does not need more precision."""
+    return np.asarray(vector, dtype=np.float16).tobytes()
+
+
+def unpack_vectors(blobs: Sequence[bytes], dim: int) -> npt.NDArray[np.float32]:
+    if not blobs:
+        return np.empty((0, dim), dtype=np.float32)
+    return np.frombuffer(b"".join(blobs), dtype=np.float16).reshape(len(blobs), dim).astype(np.float32)
+
+
+def to_row(item: MemoryItem, vector: Sequence[float]) -> tuple[Any, ...]:
     return (
         item.id,
         item.owner,
@@ -48,6 +65,7 @@ def to_row(item: MemoryItem) -> tuple[Any, ...]:
         item.room_id,
         item.thread_id,
         item.persona,
+        pack_vector(vector),
     )
 
 

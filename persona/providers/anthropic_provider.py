@@ -44,6 +44,7 @@ class AnthropicProvider:
             timeout=anthropic.Timeout(config.timeout_s, connect=config.connect_timeout_s),
             max_retries=0,  # the chain retries, with the same policy for every provider
             default_headers=config.extra_headers or None,
+            http_client=anthropic.DefaultAioHttpClient(),
         )
 
     @property

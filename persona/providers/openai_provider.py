@@ -179,6 +179,7 @@ def _client(config: ProviderConfig, api_key: str | None) -> openai.AsyncOpenAI:
         timeout=openai.Timeout(config.timeout_s, connect=config.connect_timeout_s),
         max_retries=0,  # the chain retries, with the same policy for every provider
         default_headers=config.extra_headers or None,
+        http_client=openai.DefaultAioHttpClient(),
     )
 
 

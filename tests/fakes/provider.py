@@ -35,11 +35,14 @@ class ScriptedProvider:
         self.requests: list[ChatRequest] = []
         self.gate: asyncio.Event | None = None
         self.started = asyncio.Event()  # set when a call begins (tests wait on it)
+        self._calls = asyncio.Condition()
         self.closed = False
 
     async def chat(self, request: ChatRequest, on_text: TextCallback | None = None) -> ChatResult:
         self.requests.append(request)
         self.started.set()
+        async with self._calls:
+            self._calls.notify_all()
         if self.gate is not None:
             await self.gate.wait()
         if self.latency_s:
@@ -53,6 +56,11 @@ class ScriptedProvider:
         prompt = request.system + " ".join(m.content for m in request.messages)
         usage = Usage(input_tokens=self.count_tokens(prompt), output_tokens=self.count_tokens(step))
         return ChatResult(text=step, usage=usage, provider=self.name, model=request.model)
+
+    async def wait_for_calls(self, count: int) -> None:
+        """Until `count` calls have begun."""
+        async with self._calls:
+            await self._calls.wait_for(lambda: len(self.requests) >= count)
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())

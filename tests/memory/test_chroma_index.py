@@ -24,7 +24,8 @@ async def _exercise(index: ChromaIndex) -> None:
     )
     hits = await index.query("notes-a", embedding=_vec(1, 0.1), k=2)
     assert [h.id for h in hits] == ["n1", "n3"]
-    assert hits[0].text == "first" and hits[0].distance < hits[1].distance
+    assert hits[0].text == "first"
+    assert hits[0].distance < hits[1].distance
     filtered = await index.query("notes-a", embedding=_vec(1, 0.1), k=5, where={"ts": {"$gte": 2.0}})
     assert [h.id for h in filtered] == ["n3", "n2"]
     await index.delete("notes-a", ids=["n1"])

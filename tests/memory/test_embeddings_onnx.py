@@ -3,6 +3,7 @@ from __future__ import annotations
 import math
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,8 @@ async def test_local_model_embeds_meaning_offline() -> None:
         cat, kitten, stocks = await embedder.embed(
             ["The cat sits on the mat", "A kitten is resting on the rug", "Stock markets fell sharply today"]
         )
-        assert embedder.dim == 384 and len(cat) == 384
+        assert embedder.dim == 384
+        assert len(cat) == 384
         assert all(math.isclose(sum(x * x for x in v), 1.0, rel_tol=1e-4) for v in (cat, kitten, stocks))
         assert _cos(cat, kitten) > 0.5 > _cos(cat, stocks) + 0.3
         assert "MiniLM" in embedder.model_id
@@ -38,7 +40,7 @@ async def test_batches_keep_input_order_and_run_off_the_event_loop() -> None:
     seen: list[int] = []
     original = embedder._embed_batch
 
-    def spy(texts: list[str]) -> object:
+    def spy(texts: list[str]) -> Any:
         seen.append(threading.get_ident())
         return original(texts)
 
@@ -47,15 +49,17 @@ async def test_batches_keep_input_order_and_run_off_the_event_loop() -> None:
         texts = [f"sentence number {i} " + "word " * (i % 7) for i in range(11)]
         together = await embedder.embed(texts)
         alone = [(await embedder.embed([t]))[0] for t in (texts[0], texts[10])]
-        assert _cos(together[0], alone[0]) > 0.999 and _cos(together[10], alone[1]) > 0.999
-        assert len(seen) >= 3 and loop_thread not in seen
+        assert _cos(together[0], alone[0]) > 0.999
+        assert _cos(together[10], alone[1]) > 0.999
+        assert len(seen) >= 3
+        assert loop_thread not in seen
     finally:
         await embedder.close()
 
 
 async def test_a_missing_model_dir_says_which_file(tmp_path: Path) -> None:
     embedder = OnnxEmbedder(model_dir=tmp_path)
-    with pytest.raises(FileNotFoundError, match="model.onnx"):
+    with pytest.raises(FileNotFoundError, match=r"model\.onnx"):
         await embedder.embed(["hello"])
     await embedder.close()
 
@@ -68,7 +72,8 @@ async def test_provider_embeddings_over_the_openai_wire_format(llm_server: LLMSe
         await embedder.start()
         assert embedder.dim == llm_server.embedding_dim
         a, b, a_again = await embedder.embed(["alpha", "beta", "alpha"])
-        assert a == a_again and a != b
+        assert a == a_again
+        assert a != b
         assert math.isclose(sum(x * x for x in a), 1.0, rel_tol=1e-6)
         assert embedder.model_id == "openai:text-embedding-3-small"
     finally:

@@ -53,8 +53,14 @@ def item(
     )
 
 
-def ask(text: str, *, owners: frozenset[str] = frozenset({ALICE}), scope: str = DM_SCOPE, shared: bool = False,
-        k: int = 3) -> MemoryQuery:  # fmt: skip
+def ask(
+    text: str,
+    *,
+    owners: frozenset[str] = frozenset({ALICE}),
+    scope: str = DM_SCOPE,
+    shared: bool = False,
+    k: int = 3,
+) -> MemoryQuery:
     return MemoryQuery(
         text=text, visibility=Visibility(owners=owners, scope=scope, room_shared=shared), now=NOW, k=k
     )

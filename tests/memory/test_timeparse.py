@@ -34,7 +34,8 @@ def test_expressions_map_to_the_interval_the_speaker_means(text: str, start: dat
 def test_last_week_covers_the_previous_calendar_week() -> None:
     found = parse_time_range("what happened last week?", NOW)
     assert found is not None
-    assert found.start <= datetime(2023, 5, 22) and found.end >= datetime(2023, 5, 28)
+    assert found.start <= datetime(2023, 5, 22)
+    assert found.end >= datetime(2023, 5, 28)
     assert found.end <= datetime(2023, 5, 29)
 
 

@@ -98,7 +98,9 @@ async def test_memory_shows_what_is_known_here_and_hides_dm_facts_in_rooms() -> 
         private = await engine.command(_cmd("memory"))
         public = await engine.command(_cmd("memory", room="general", is_dm=False))
     assert private.ephemeral
-    assert "green tea" in private.text and "black tea" not in private.text and "coffee" not in private.text
+    assert "green tea" in private.text
+    assert "black tea" not in private.text
+    assert "coffee" not in private.text
     assert "Alice likes tea." in private.text
     assert "green tea" not in public.text
 
@@ -108,14 +110,16 @@ async def test_export_contains_everything_about_the_asker_and_nothing_else() -> 
     async with running_engine(stores=world.stores) as engine:
         await world.populate(engine)
         result = await engine.command(_cmd("export"))
-    assert result.file_name == "familiar-export.json" and result.file_data
+    assert result.file_name == "familiar-export.json"
+    assert result.file_data
     data = json.loads(result.file_data)
     assert data["identities"] == [ALICE]
     assert {t["text"] for t in data["history"] if t["role"] == "user"} == {"I love green tea"}
     assert any(m["text"] == "I love green tea" for m in data["memories"])
     facts = {f["id"]: f for f in data["facts"]}
     assert set(facts) == {"f1", "f2"}
-    assert facts["f1"]["superseded_by"] == "f2" and facts["f1"]["source_ids"] == ["src-f1"]
+    assert facts["f1"]["superseded_by"] == "f2"
+    assert facts["f1"]["source_ids"] == ["src-f1"]
     assert data["dossier"]["summary"] == "Alice likes tea."
     assert [j["id"] for j in data["journal"]] == ["j1"]
     assert "coffee" not in result.file_data.decode()
@@ -146,7 +150,8 @@ async def test_forget_a_phrase_keeps_the_rest() -> None:
         await engine.jobs.drain(5)
         await engine.command(_cmd("forget", "Gull"))
     texts = {i.text for i in world.memory.items.values()}
-    assert "I live in Porto" in texts and "my boat is called Gull" not in texts
+    assert "I live in Porto" in texts
+    assert "my boat is called Gull" not in texts
 
 
 async def test_admin_commands_refuse_non_admins_and_work_for_admins() -> None:
@@ -157,7 +162,8 @@ async def test_admin_commands_refuse_non_admins_and_work_for_admins() -> None:
         added = await engine.command(_cmd("kb_add", "Tides\nHigh tide at noon.", admin=True))
         found = await engine.command(_cmd("kb_search", "tide"))
         config = await engine.command(_cmd("config", admin=True))
-    assert "Only an admin" in refused.text and "Only an admin" in config_refused.text
+    assert "Only an admin" in refused.text
+    assert "Only an admin" in config_refused.text
     assert "Added **Tides**" in added.text
     assert "High tide at noon." in found.text
     assert "rate_limit_per_minute" in config.text
@@ -171,7 +177,8 @@ async def test_persona_binding_changes_who_answers_here() -> None:
         bound = await engine.command(_cmd("persona", "pirate"))
         room_refused = await engine.command(_cmd("persona", "pirate", room="general", is_dm=False))
         await engine.submit(message("ahoy"), RecordingSink())
-    assert "default" in shown.text and "pirate" in shown.text
+    assert "default" in shown.text
+    assert "pirate" in shown.text
     assert "pirate" in bound.text
     assert "Only an admin" in room_refused.text
     assert provider.requests[-1].system.startswith("Arr, you are a pirate.")
@@ -189,7 +196,8 @@ async def test_link_and_unlink_join_and_separate_identities() -> None:
         unlinked = await engine.command(_cmd("memory"))
         bad = await engine.command(_cmd("link", "nope"))
     assert "Linked" in redeemed.text
-    assert "Gull" in linked.text and "Gull" not in unlinked.text
+    assert "Gull" in linked.text
+    assert "Gull" not in unlinked.text
     assert "unknown or expired" in bad.text
 
 
@@ -200,6 +208,7 @@ async def test_journal_and_help_and_unknown() -> None:
         journal = await engine.command(_cmd("journal"))
         helped = await engine.command(_cmd("help"))
         unknown = await engine.command(_cmd("dance"))  # type: ignore[arg-type]
-    assert "Talked tea with Alice." in journal.text and "Bob" not in journal.text
+    assert "Talked tea with Alice." in journal.text
+    assert "Bob" not in journal.text
     assert "forget" in helped.text
     assert "Unknown command" in unknown.text

@@ -86,14 +86,16 @@ async def test_messages_arriving_mid_turn_are_merged_into_the_next_turn() -> Non
         await asyncio.sleep(0)  # let both reach the session queue
         provider.gate.set()
         async with asyncio.timeout(GUARD_S):
-            outcomes = await asyncio.gather(first, second, third)
+            outcomes = [await first, await second, await third]
         assert engine.active_sessions == 0  # idle slot dropped
     assert outcomes == [TurnOutcome.ANSWERED, TurnOutcome.MERGED, TurnOutcome.ANSWERED]
     assert len(provider.requests) == 2
     last_user = provider.requests[1].messages[-1].content
-    assert "two" in last_user and "three" in last_user
+    assert "two" in last_user
+    assert "three" in last_user
     assert sinks[1].sent == []
-    assert sinks[2].sent[0].reply_to == "m3" and sinks[2].texts == ["answer to both"]
+    assert sinks[2].sent[0].reply_to == "m3"
+    assert sinks[2].texts == ["answer to both"]
     assert [t.event_id for t in history.turns] == ["m1", "m1:reply", "m2", "m3", "m3:reply"]
 
 
@@ -106,8 +108,7 @@ async def test_different_sessions_generate_concurrently() -> None:
             for a in ("alice", "bob")
         ]
         async with asyncio.timeout(GUARD_S):
-            while len(provider.requests) < 2:  # both calls in flight while the gate is shut
-                await asyncio.sleep(0.01)
+            await provider.wait_for_calls(2)  # both calls in flight while the gate is shut
         provider.gate.set()
         assert await asyncio.gather(*tasks) == [TurnOutcome.ANSWERED] * 2
 
@@ -138,7 +139,8 @@ async def test_over_the_rate_limit_gets_one_polite_line() -> None:
     assert other is TurnOutcome.ANSWERED  # per user
     assert len(provider.requests) == 3
     limited = sink.sent[-1]
-    assert limited.is_error and "seconds" in limited.text
+    assert limited.is_error
+    assert "seconds" in limited.text
 
 
 async def test_daily_token_quota_stops_further_turns() -> None:
@@ -164,7 +166,8 @@ async def test_provider_failure_is_one_friendly_line() -> None:
     assert len(sink.sent) == 1
     assert sink.sent[0].is_error
     assert sink.sent[0].text == friendly_message(error)
-    assert "Traceback" not in sink.sent[0].text and "500" not in sink.sent[0].text
+    assert "Traceback" not in sink.sent[0].text
+    assert "500" not in sink.sent[0].text
     # the user's message is still remembered; no assistant turn is invented
     assert [t.role for t in history.turns] == ["user"]
 
@@ -196,7 +199,8 @@ async def test_post_turn_hooks_run_after_the_reply_and_are_drained_on_close() ->
     assert [t.key for t in hook.turns] == ["h1"]
     turn = hook.turns[0]
     assert turn.reply_text == sink.sent[0].text
-    assert turn.owner == "terminal:alice" and turn.scope == "dm"
+    assert turn.owner == "terminal:alice"
+    assert turn.scope == "dm"
 
 
 async def test_a_failing_hook_is_retried() -> None:

@@ -50,7 +50,8 @@ async def test_failures_are_retried_then_counted() -> None:
     await queue.submit("b", "broken", broken)
     await queue.close()
     assert attempts == {"flaky": 3, "broken": 3}
-    assert queue.stats["succeeded"] == 1 and queue.stats["failed"] == 1
+    assert queue.stats["succeeded"] == 1
+    assert queue.stats["failed"] == 1
     # a failed key may be submitted again later (it did not succeed)
 
 

@@ -31,7 +31,8 @@ async def test_the_shipped_default_persona_loads_on_openai() -> None:
     default = catalog.get(None)
     assert default.name == "default"
     assert default.provider == "openai"
-    assert default.examples and default.system_prompt
+    assert default.examples
+    assert default.system_prompt
 
 
 def test_a_good_file_with_fallbacks_and_knobs(tmp_path: Path) -> None:
@@ -79,7 +80,8 @@ def test_a_malformed_file_names_file_key_and_problem(
     assert caught.value.path == path
     assert caught.value.key == key
     assert problem.lower() in caught.value.problem.lower()
-    assert str(path) in str(caught.value) and key in str(caught.value)
+    assert str(path) in str(caught.value)
+    assert key in str(caught.value)
 
 
 def test_a_missing_default_persona_is_an_error(tmp_path: Path) -> None:

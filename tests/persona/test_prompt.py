@@ -121,7 +121,8 @@ def test_constraints_survive_a_budget_that_drops_everything_else() -> None:
     built = build_prompt(persona=spec, messages=[message("hi")], gathered=gathered, count=words)
     assert "peanuts" in built.request.system
     assert "Miso" not in built.request.system
-    assert built.dropped["facts"] == 1 and built.dropped["history"] == 5
+    assert built.dropped["facts"] == 1
+    assert built.dropped["history"] == 5
 
 
 def test_merged_messages_are_all_in_the_last_user_turn() -> None:

@@ -68,8 +68,9 @@ OTHER_BOT = user(OTHER_BOT_ID, "otherbot", bot=True)
 
 
 class FakeDiscord:
-    def __init__(self, *, app_flags: int = 1 << 18) -> None:
+    def __init__(self, *, app_flags: int = 1 << 18, token: str = "fake-token") -> None:
         self.app_flags = app_flags
+        self.token = token
         self.requests: list[RecordedRequest] = []
         self.identifies = 0
         self.resumes = 0
@@ -292,7 +293,10 @@ class FakeDiscord:
         await self._notify()
         return recorded
 
-    async def _me(self, _: web.Request) -> web.Response:
+    async def _me(self, request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bot {self.token}":
+            body = json.dumps({"message": "401: Unauthorized", "code": 0}).encode()
+            return web.Response(status=401, body=body, headers={"Content-Type": "application/json"})
         return _json(BOT_USER)
 
     async def _application(self, _: web.Request) -> web.Response:

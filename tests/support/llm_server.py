@@ -25,8 +25,13 @@ Outside pytest (bench/)::
     async with LLMServer(latency_s=0.5) as server:
         AsyncAnthropic(base_url=server.anthropic_base_url, api_key="k")
 
+As its own process (so its CPU does not load the process being measured, or to chat by hand):
+
+    python -m tests.support.llm_server --latency 0.5 [--port P]
+    # prints "listening http://127.0.0.1:P openai=http://127.0.0.1:P/v1", serves until killed
+
 API
-    LLMServer(latency_s=0.0, stream_chunk_delay_s=0.0, models=("test-model",), embedding_dim=8)
+    LLMServer(latency_s=0.0, stream_chunk_delay_s=0.0, models=("test-model",), embedding_dim=8, port=0)
         .start() / .close() (idempotent) / ``async with``
         .openai_base_url     "http://127.0.0.1:P/v1"   (for AsyncOpenAI / OPENAI_BASE_URL)
         .anthropic_base_url  "http://127.0.0.1:P"      (for AsyncAnthropic / ANTHROPIC_BASE_URL)
@@ -317,7 +322,9 @@ class LLMServer:
         stream_chunk_delay_s: float = 0.0,
         models: tuple[str, ...] = ("test-model",),
         embedding_dim: int = 8,
+        port: int = 0,
     ) -> None:
+        self._port = port
         self.latency_s = latency_s
         self.stream_chunk_delay_s = stream_chunk_delay_s
         self.models = models
@@ -339,7 +346,7 @@ class LLMServer:
         if self._server is not None:
             return
         self._release = asyncio.Event()
-        server = TestServer(self._build_app(), host="127.0.0.1", port=0)
+        server = TestServer(self._build_app(), host="127.0.0.1", port=self._port)
         await server.start_server()
         self._server = server
 
@@ -791,6 +798,38 @@ def _abort(request: web.Request) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# As a separate process (benchmarks: keeps the fake's CPU off the measured process's loop)
+
+
+async def serve_forever(
+    *, port: int, latency_s: float, ready: Callable[[LLMServer], None] | None = None
+) -> None:
+    server = LLMServer(latency_s=latency_s, port=port)
+    async with server:
+        if ready is not None:
+            ready(server)
+        await asyncio.Event().wait()  # until cancelled (Ctrl-C / SIGTERM ends the process)
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description="Fake OpenAI/Anthropic server on 127.0.0.1 (tests, benchmarks)"
+    )
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds before each chat response")
+    args = parser.parse_args(argv)
+
+    def announce(server: LLMServer) -> None:
+        # One line on stdout, so a parent process can read the port.
+        print(f"listening {server.anthropic_base_url} openai={server.openai_base_url}", flush=True)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve_forever(port=args.port, latency_s=args.latency, ready=announce))
+
+
+# --------------------------------------------------------------------------------------------
 # pytest fixture
 
 
@@ -828,3 +867,7 @@ __all__ = [
     "server_error",
     "unauthorized",
 ]
+
+
+if __name__ == "__main__":
+    main()

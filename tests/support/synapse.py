@@ -143,13 +143,15 @@ class SynapseServer:
     def _config_path(self) -> Path:
         return self.directory / "homeserver.yaml"
 
+    def _command(self) -> list[str]:
+        return [str(self._python), "-m", "synapse.app.homeserver", "-c", str(self._config_path)]
+
     def generate(self) -> None:
         config = homeserver_config(self.directory, self.port, self._shared_secret)
         self._config_path.write_text(json.dumps(config, indent=1))
         (self.directory / "media").mkdir(exist_ok=True)
-        subprocess.run(  # noqa: S603 - our own interpreter and config
-            [str(self._python), "-m", "synapse.app.homeserver", "-c", str(self._config_path)]
-            + ["--generate-keys"],
+        subprocess.run(
+            [*self._command(), "--generate-keys"],
             check=True,
             capture_output=True,
             cwd=self.directory,
@@ -158,8 +160,8 @@ class SynapseServer:
 
     def start(self) -> None:
         log = (self.directory / "synapse.log").open("ab")
-        self._process = subprocess.Popen(  # noqa: S603
-            [str(self._python), "-m", "synapse.app.homeserver", "-c", str(self._config_path)],
+        self._process = subprocess.Popen(
+            self._command(),
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=self.directory,
@@ -196,13 +198,13 @@ class SynapseServer:
         self.start()
 
     def _post(self, path: str, body: dict[str, object]) -> dict[str, object]:
-        request = urllib.request.Request(  # noqa: S310 - loopback http only
+        request = urllib.request.Request(
             f"{self.url}{path}",
             data=json.dumps(body).encode(),
             headers={"Content-Type": "application/json"},
             method="POST",
         )
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=10) as response:
             result: dict[str, object] = json.loads(response.read())
             return result
 

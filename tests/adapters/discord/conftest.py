@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import warnings
 
 # discord.py 2.7 imports the stdlib `audioop` (voice support), deprecated in 3.11. Until pyproject's
@@ -15,7 +16,9 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from pydantic import SecretStr
 
-from adapters.discord import DiscordAdapter, DiscordSettings
+from adapters.discord.attachments import Transcriber
+from adapters.discord.client import DiscordAdapter
+from adapters.discord.settings import DiscordSettings
 from tests.adapters.discord.fake_engine import FakeEngine
 from tests.support.discord_fake import (
     ADMIN_ROLE_ID,
@@ -62,11 +65,12 @@ def settings() -> DiscordSettings:
     return e2e_settings()
 
 
-@pytest.fixture
-async def running(
-    fake_discord: FakeDiscord, engine: FakeEngine, settings: DiscordSettings
+@contextlib.asynccontextmanager
+async def run_adapter(
+    settings: DiscordSettings, engine: FakeEngine, transcriber: Transcriber | None = None
 ) -> AsyncIterator[DiscordAdapter]:
-    adapter = DiscordAdapter(settings, engine)
+    """The adapter running (real `Client.start()`) until the block ends; then closed and awaited."""
+    adapter = DiscordAdapter(settings, engine, transcriber=transcriber)
     task = asyncio.create_task(adapter.run(), name="test-discord-adapter")
     try:
         await wait_until(lambda: adapter.client is not None and adapter.client.is_ready())
@@ -74,6 +78,15 @@ async def running(
     finally:
         await adapter.close()
         await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+async def running(
+    fake_discord: FakeDiscord, engine: FakeEngine, settings: DiscordSettings
+) -> AsyncIterator[DiscordAdapter]:
+    del fake_discord  # started (and discord.py pointed at it) before the adapter connects
+    async with run_adapter(settings, engine) as adapter:
+        yield adapter
 
 
 async def wait_until(predicate: Callable[[], bool], seconds: float = 10.0) -> None:

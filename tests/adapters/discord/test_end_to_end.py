@@ -9,15 +9,16 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import discord
 import pytest
 
-from adapters.discord import DiscordAdapter, DiscordSetupError, check_discord
-from adapters.discord.client import INTENT_HELP
+from adapters.discord.client import INTENT_HELP, TOKEN_HELP, DiscordAdapter, DiscordSetupError
+from adapters.discord.doctor import check_discord
 from adapters.discord.sink import preview
 from adapters.discord.splitting import split_message
 from persona.api import CommandResult
 from persona.types import TurnOutcome
-from tests.adapters.discord.conftest import e2e_settings, wait_until
+from tests.adapters.discord.conftest import e2e_settings, run_adapter, wait_until
 from tests.adapters.discord.fake_engine import LIMIT_LINE, FakeEngine, Script
 from tests.support.discord_fake import (
     ADMIN_ROLE_ID,
@@ -37,7 +38,8 @@ BOT_MENTION = f"<@{BOT_USER['id']}>"
 
 
 def _posts(fake: FakeDiscord, channel_id: int = CHANNEL_ID) -> list[dict[str, Any]]:
-    return [r.json or {} for r in fake.sent("POST", f"/channels/{channel_id}/messages")]
+    path = f"/api/v10/channels/{channel_id}/messages"
+    return [r.json or {} for r in fake.requests if r.method == "POST" and r.path == path]
 
 
 def _edits(fake: FakeDiscord, channel_id: int = CHANNEL_ID) -> list[dict[str, Any]]:
@@ -287,19 +289,95 @@ async def test_ask_streams_into_the_interaction_response(
     assert seen.event_id == f"interaction:{interaction['id']}"
 
 
-async def test_observed_room_context_when_configured(fake_discord: FakeDiscord) -> None:
-    engine = FakeEngine()
-    adapter = DiscordAdapter(e2e_settings(defaults={"observe": True}), engine)
-    task = asyncio.create_task(adapter.run())
-    try:
-        await wait_until(lambda: adapter.client is not None and adapter.client.is_ready())
+async def test_observed_room_context_when_configured(fake_discord: FakeDiscord, engine: FakeEngine) -> None:
+    async with run_adapter(e2e_settings(defaults={"observe": True}), engine):
         await fake_discord.dispatch("MESSAGE_CREATE", fake_discord.message(content="the sky is green"))
         await wait_until(lambda: len(engine.observed) == 1)
-    finally:
-        await adapter.close()
-        await task
     assert engine.observed[0].text == "the sky is green"
     assert engine.submitted == []
+
+
+async def test_auto_thread_opens_a_thread_and_answers_there_without_mentions(
+    fake_discord: FakeDiscord, engine: FakeEngine
+) -> None:
+    settings = e2e_settings(channels={CHANNEL_ID: {"auto_thread": True}})
+    async with run_adapter(settings, engine):
+        question = _ask(fake_discord, "plan my trip")
+        await fake_discord.dispatch("MESSAGE_CREATE", question)
+        await fake_discord.wait_for(lambda: len(fake_discord.sent("POST", "/threads")) == 1)
+        [opened] = fake_discord.sent("POST", "/threads")
+        assert opened.path.endswith(f"/channels/{CHANNEL_ID}/messages/{question['id']}/threads")
+        assert opened.json["name"] == "plan my trip"
+        await wait_until(lambda: len(engine.outcomes) == 1)
+        thread_id = int(engine.submitted[0].thread_id or 0)
+        assert engine.submitted[0].room_id == str(CHANNEL_ID)
+        assert [p["content"] for p in _posts(fake_discord, thread_id)] == ["You said: plan my trip"]
+
+        follow_up = fake_discord.message(content="and the hotel?", channel_id=thread_id)
+        await fake_discord.dispatch("MESSAGE_CREATE", follow_up)
+        await fake_discord.wait_for(lambda: len(_posts(fake_discord, thread_id)) == 2)
+    assert _posts(fake_discord) == []  # nothing in the parent channel itself
+    assert [(m.text, m.thread_id) for m in engine.submitted] == [
+        ("plan my trip", str(thread_id)),
+        ("and the hotel?", str(thread_id)),
+    ]
+
+
+async def test_attachments_are_loaded_inlined_or_refused_with_one_line(
+    running: DiscordAdapter, fake_discord: FakeDiscord, engine: FakeEngine
+) -> None:
+    files = (
+        fake_discord.attachment("notes.txt", b"buy milk", "text/plain; charset=utf-8"),
+        fake_discord.attachment("cat.png", b"\x89PNG fake", "image/png"),
+        fake_discord.attachment("huge.png", b"", "image/png", size=50 * 1024 * 1024),
+        fake_discord.attachment("tool.exe", b"MZ", "application/octet-stream"),
+    )
+    dm = fake_discord.message(content="see these", channel_id=DM_CHANNEL_ID, guild=False, attachments=files)
+    await fake_discord.dispatch("MESSAGE_CREATE", dm)
+
+    await wait_until(lambda: len(engine.outcomes) == 1)
+    text, image, huge, exe = engine.submitted[0].attachments
+    assert (text.kind, text.text) == ("text", "buy milk")
+    assert (image.kind, image.data) == ("image", b"\x89PNG fake")
+    assert (huge.data, huge.note) == (
+        None,
+        "[attachment huge.png: too large (51200 KiB > 8192 KiB limit), not read]",
+    )
+    assert (exe.kind, exe.data, exe.note) == ("file", None, "[attachment tool.exe: unsupported file type]")
+
+
+class _HeardTranscriber:
+    async def transcribe(self, data: bytes, *, filename: str, content_type: str) -> str:
+        return f"heard {len(data)} bytes of {content_type} in {filename}"
+
+
+async def test_voice_is_transcribed_only_when_a_transcriber_is_configured(
+    fake_discord: FakeDiscord, engine: FakeEngine
+) -> None:
+    def voice_dm() -> dict[str, Any]:
+        voice = fake_discord.attachment("voice-message.ogg", b"OggS1234", "audio/ogg")
+        return fake_discord.message(content="", channel_id=DM_CHANNEL_ID, guild=False, attachments=(voice,))
+
+    async with run_adapter(e2e_settings(), engine):
+        await fake_discord.dispatch("MESSAGE_CREATE", voice_dm())
+        await wait_until(lambda: len(engine.outcomes) == 1)
+    async with run_adapter(e2e_settings(), engine, transcriber=_HeardTranscriber()):
+        await fake_discord.dispatch("MESSAGE_CREATE", voice_dm())
+        await wait_until(lambda: len(engine.outcomes) == 2)
+    untranscribed, transcribed = (m.attachments[0] for m in engine.submitted)
+    assert (untranscribed.kind, untranscribed.text) == ("audio", None)
+    assert untranscribed.note == "[voice message voice-message.ogg: no speech-to-text configured]"
+    assert transcribed.text == "heard 8 bytes of audio/ogg in voice-message.ogg"
+
+
+async def test_auto_sharded_client_connects_and_answers(
+    fake_discord: FakeDiscord, engine: FakeEngine
+) -> None:
+    async with run_adapter(e2e_settings(auto_shard=True), engine) as adapter:
+        assert isinstance(adapter.client, discord.AutoShardedClient)
+        await fake_discord.dispatch("MESSAGE_CREATE", _ask(fake_discord, "sharded?"))
+        await fake_discord.wait_for(lambda: len(_posts(fake_discord)) == 1)
+    assert _posts(fake_discord)[0]["content"] == "You said: sharded?"
 
 
 async def test_a_refused_message_content_intent_says_what_to_enable(fake_discord: FakeDiscord) -> None:
@@ -309,6 +387,16 @@ async def test_a_refused_message_content_intent_says_what_to_enable(fake_discord
         await asyncio.wait_for(adapter.run(), 10)
     assert str(refused.value) == INTENT_HELP
     await adapter.close()  # idempotent after run() already closed
+
+
+async def test_a_rejected_token_says_how_to_fix_it(fake_discord: FakeDiscord) -> None:
+    settings = e2e_settings(token="wrong-token")
+    with pytest.raises(DiscordSetupError) as refused:
+        await asyncio.wait_for(DiscordAdapter(settings, FakeEngine()).run(), 10)
+    assert str(refused.value) == TOKEN_HELP
+    [check] = await check_discord(settings, api_base=fake_discord.api_base)
+    assert not check.ok
+    assert "401" in check.message
 
 
 async def test_doctor_checks_token_intent_and_prints_the_invite(fake_discord: FakeDiscord) -> None:

@@ -67,4 +67,4 @@ def test_long_words_are_hard_cut_without_losing_characters() -> None:
     text = "z" * 4500
     parts = split_message(text)
     assert "".join(parts) == text
-    assert [len(p) for p in parts] == [1996, 1996, 508]
+    assert [len(p) for p in parts] == [2000, 2000, 500]

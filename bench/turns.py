@@ -1,0 +1,480 @@
+"""Turn pipeline benchmark: local overhead, concurrency, and the thread-pool comparison.
+
+    python -m bench.turns [--memories 100000] [--users 200] [--latency 0.5] [--samples 300]
+    python -m bench.turns --stores fake          # in-memory fakes instead of the real stores
+
+(1) Local overhead per turn, p50/p99: gathering (history, long-term memory search, KB, facts,
+    journal, links) plus prompt assembly, over the REAL embedded stores (SQLite + Chroma +
+    HybridMemory with the local ONNX embedder) holding `--memories` memories; and the whole
+    `PersonaEngine.submit` with an instant provider (adds dedup, limits, session slot, delivery).
+(2) `--users` concurrent users, one message each, through `PersonaEngine` and the real
+    OpenAI provider (AsyncOpenAI) against the local wire-level LLM server with latency L,
+    which runs on its own thread and loop, like a remote endpoint. Wall time vs L.
+(3) The same load through a thread-pool pipeline of the same stages: each turn runs in
+    `run_in_executor` on the default pool, calls the same stores through a sync wrapper and
+    the same server with a blocking HTTP client. Ratio of wall times, same run.
+
+Filling 100k memories takes a few minutes (Chroma inserts); item vectors are jittered copies
+of a real-model pool, queries always go through the real model. Prints numbers; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import concurrent.futures
+import json
+import os
+import random
+import statistics
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from memory.base import Stores
+from memory.records import DM_SCOPE, Fact, JournalEntry, KBEntry, MemoryItem, Turn
+from persona.engine import PersonaEngine
+from persona.gather import GatherRequest, gather_context
+from persona.personas import PersonaCatalog, PersonaSpec, load_catalog
+from persona.prompt import build_prompt
+from persona.providers.base import ChatRequest, LLMProvider
+from persona.providers.config import ProviderConfig
+from persona.providers.openai_provider import OpenAIProvider
+from persona.providers.tokens import TokenCounter
+from persona.settings import EngineSettings
+from persona.types import IncomingMessage
+from tests.fakes.provider import ScriptedProvider
+from tests.fakes.sinks import RecordingSink
+from tests.support.llm_server import LLMServer
+
+NOW = datetime.now(UTC)
+TOPICS = [
+    "sailing",
+    "the lighthouse",
+    "my sister",
+    "green tea",
+    "the harbour",
+    "my new job",
+    "the garden",
+    "a trip to Porto",
+    "my cat Miso",
+    "the night market",
+    "running",
+    "a chess club",
+    "the bakery",
+]
+TEMPLATES = [
+    "I really enjoyed {t} last weekend.",
+    "Can you remind me what I said about {t}?",
+    "I'm worried about {t}, honestly.",
+    "We should plan something around {t}.",
+    "My friend told me a funny story about {t}.",
+    "I keep thinking about {t} lately.",
+]
+SENTENCES = [tpl.format(t=t) for tpl in TEMPLATES for t in TOPICS]
+
+
+def pct(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+class _JitterEmbedder:
+    """Fill only: a jittered copy of the real vector of a pooled sentence; anything else is real."""
+
+    def __init__(self, real: Any, pool: dict[str, Any]) -> None:
+        self.model_id, self.dim = real.model_id, real.dim
+        self._real, self._pool, self._rng = real, pool, np.random.default_rng(7)
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        keys = [t.split(" (#")[0] for t in texts]
+        if not all(k in self._pool for k in keys):
+            return list(await self._real.embed(texts))
+        base = np.stack([self._pool[k] for k in keys]) + self._rng.normal(0, 0.03, (len(keys), self.dim))
+        return (base / np.linalg.norm(base, axis=1, keepdims=True)).tolist()  # type: ignore[no-any-return]
+
+    async def close(self) -> None:
+        return None
+
+
+@asynccontextmanager
+async def real_stores(data_dir: Path, memories: int, users: int) -> AsyncIterator[Stores]:
+    from memory.chroma import ChromaIndex
+    from memory.embeddings.onnx import OnnxEmbedder
+    from memory.kb.store import SqliteKnowledgeBase
+    from memory.longterm import HybridMemory
+    from memory.sqlite.db import Database
+    from memory.sqlite.dedup import SqliteEventDedup
+    from memory.sqlite.facts import SqliteFactStore
+    from memory.sqlite.history import SqliteHistoryStore
+    from memory.sqlite.journal import SqliteJournalStore
+    from memory.sqlite.limits import SqliteRateLimiter
+    from memory.sqlite.links import SqliteIdentityLinks
+
+    async with AsyncExitStack() as stack:
+        real = OnnxEmbedder()
+        await real.start()
+        stack.push_async_callback(real.close)
+        pool = dict(zip(SENTENCES, np.array(await real.embed(SENTENCES)), strict=True))
+        db = Database(data_dir / "familiar.sqlite3")
+        await db.open()
+        stack.push_async_callback(db.close)
+        index = ChromaIndex(model_id=real.model_id, dim=real.dim, path=data_dir / "chroma")
+        await index.start()
+        stack.push_async_callback(index.close)
+        filler = HybridMemory(db=db, vectors=index, embedder=_JitterEmbedder(real, pool))
+        await filler.start()
+        await fill_memories(filler, memories, users)
+        memory = HybridMemory(db=db, vectors=index, embedder=real)  # searches use the real model
+        parts: list[Any] = [
+            SqliteHistoryStore(db),
+            SqliteEventDedup(db),
+            SqliteRateLimiter(db),
+            memory,
+            SqliteFactStore(db),
+            SqliteJournalStore(db),
+            SqliteKnowledgeBase(db),
+            SqliteIdentityLinks(db),
+        ]
+        for part in parts:
+            await part.start()
+            stack.push_async_callback(part.close)
+        history, dedup, limits, _, facts, journal, kb, links = parts
+        yield Stores(
+            history=history,
+            dedup=dedup,
+            limits=limits,
+            memory=memory,
+            facts=facts,
+            journal=journal,
+            kb=kb,
+            links=links,
+        )
+
+
+@asynccontextmanager
+async def fake_stores(memories: int, users: int) -> AsyncIterator[Stores]:
+    from tests.fakes.stores import InMemoryMemory, make_stores
+
+    memory = InMemoryMemory()
+    await fill_memories(memory, memories, users)
+    yield make_stores(memory=memory)
+
+
+async def fill_memories(memory: Any, count: int, users: int) -> None:
+    rng = random.Random(count)
+    started = time.perf_counter()
+    for start in range(0, count, 2000):
+        await memory.add(
+            [
+                MemoryItem(
+                    id=f"m{i}",
+                    owner=f"bench:u{i % users}",
+                    scope=DM_SCOPE if i % 3 else f"room:bench:r{i % 7}",
+                    text=f"{rng.choice(SENTENCES)} (#{i})",
+                    created_at=NOW - timedelta(minutes=count - i),
+                    source_ids=(f"src{i}",),
+                )
+                for i in range(start, min(count, start + 2000))
+            ]
+        )
+    print(f"filled {count} memories in {time.perf_counter() - started:.0f} s")
+
+
+async def seed_user_context(stores: Stores, users: int) -> None:
+    """Every user gets history, facts (one constraint), a journal entry; the KB a few entries."""
+    await stores.kb.add(
+        [
+            KBEntry(
+                id=f"kb{i}", title=t, text=f"Notes on {t}: opening hours, people, history.", kind="retrieved"
+            )
+            for i, t in enumerate(TOPICS)
+        ]
+    )
+    for u in range(users):
+        owner, session = f"bench:u{u}", f"bench:dm-u{u}:-:*"
+        await stores.history.append(
+            [
+                Turn(
+                    event_id=f"h{u}-{k}",
+                    session=session,
+                    role="user" if k % 2 == 0 else "assistant",
+                    owner=owner,
+                    author_name=f"User {u}",
+                    text=SENTENCES[(u + k) % len(SENTENCES)],
+                    created_at=NOW - timedelta(minutes=60 - k),
+                    scope=DM_SCOPE,
+                    platform="bench",
+                    room_id=f"dm-u{u}",
+                )
+                for k in range(20)
+            ]
+        )
+        await stores.facts.upsert(
+            [
+                Fact(
+                    id=f"f{u}-{a}",
+                    owner=owner,
+                    scope=DM_SCOPE,
+                    subject="user",
+                    attribute=a,
+                    value=v,
+                    kind=kind,
+                    confidence=0.9,
+                    source_ids=(f"h{u}-0",),
+                    valid_from=NOW,
+                    recorded_at=NOW,
+                )  # type: ignore[arg-type]
+                for a, v, kind in (("diet", "vegetarian", "constraint"), ("hometown", "Porto", "identity"))
+            ]
+        )
+        await stores.journal.add(
+            JournalEntry(
+                id=f"j{u}",
+                persona="default",
+                day=NOW.date().isoformat(),
+                kind="entry",
+                text=f"Talked with User {u} about the harbour.",
+                scope=DM_SCOPE,
+                created_at=NOW,
+                owner=owner,
+            )
+        )
+
+
+def user_message(u: int, n: int) -> IncomingMessage:
+    return IncomingMessage(
+        platform="bench",
+        room_id=f"dm-u{u}",
+        author_id=f"u{u}",
+        author_name=f"User {u}",
+        text=f"What did I tell you about {TOPICS[(u + n) % len(TOPICS)]}?",
+        event_id=f"b{u}-{n}-{time.time_ns()}",
+        is_dm=True,
+    )
+
+
+def gather_request(message: IncomingMessage, persona: PersonaSpec) -> GatherRequest:
+    return GatherRequest(
+        identity=message.identity,
+        scope=message.scope,
+        room_scope=f"room:bench:{message.room_id}",
+        session=str(message.session),
+        query=message.text,
+        persona=persona,
+        now=datetime.now(UTC),
+        is_dm=True,
+    )
+
+
+async def stages(
+    stores: Stores,
+    persona: PersonaSpec,
+    settings: EngineSettings,
+    counter: TokenCounter,
+    message: IncomingMessage,
+) -> ChatRequest:
+    """What the engine does between `typing()` and the LLM call."""
+    from collections import Counter
+
+    gathered = await gather_context(stores, gather_request(message, persona), settings.deadlines, Counter())
+    return build_prompt(persona=persona, messages=[message], gathered=gathered, count=counter.count).request
+
+
+async def bench_overhead(
+    stores: Stores,
+    persona: PersonaSpec,
+    settings: EngineSettings,
+    counter: TokenCounter,
+    users: int,
+    samples: int,
+) -> dict[str, float]:
+    for u in range(5):  # warm caches, the tokenizer table, the model
+        await stages(stores, persona, settings, counter, user_message(u, 0))
+    stage_ms = []
+    for i in range(samples):
+        t0 = time.perf_counter()
+        await stages(stores, persona, settings, counter, user_message(i % users, i))
+        stage_ms.append((time.perf_counter() - t0) * 1000)
+    engine_ms = []
+    instant = ScriptedProvider(latency_s=0.0)
+    instant.count_tokens = counter.count  # type: ignore[method-assign]
+    engine = PersonaEngine(
+        stores=stores, catalog=PersonaCatalog([persona]), provider_for=lambda p: instant, settings=settings
+    )
+    await engine.start()
+    for i in range(samples):
+        t0 = time.perf_counter()
+        await engine.submit(user_message(i % users, 10_000 + i), RecordingSink())
+        engine_ms.append((time.perf_counter() - t0) * 1000)
+    await engine.close()
+    return {
+        "stages_p50": pct(stage_ms, 50),
+        "stages_p99": pct(stage_ms, 99),
+        "submit_p50": pct(engine_ms, 50),
+        "submit_p99": pct(engine_ms, 99),
+        "degraded": float(sum(v for k, v in engine.stats.items() if k.endswith((".timeout", ".error")))),
+    }
+
+
+class ServerThread:
+    """The LLM server on its own thread and loop: a remote endpoint, not our loop's work."""
+
+    def __init__(self, latency_s: float) -> None:
+        self.latency_s = latency_s
+        self.base_url = ""
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), name="llm-server")
+
+    async def _main(self) -> None:
+        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+        async with LLMServer(latency_s=self.latency_s) as server:
+            self.base_url = server.openai_base_url
+            self._ready.set()
+            await self._stop.wait()
+
+    def __enter__(self) -> ServerThread:
+        self._thread.start()
+        self._ready.wait()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._loop is not None and self._stop is not None
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join()
+
+
+async def bench_async(
+    stores: Stores, persona: PersonaSpec, settings: EngineSettings, provider: LLMProvider, users: int
+) -> tuple[float, PersonaEngine]:
+    engine = PersonaEngine(
+        stores=stores, catalog=PersonaCatalog([persona]), provider_for=lambda p: provider, settings=settings
+    )
+    await engine.start()
+    sinks = [RecordingSink() for _ in range(users)]
+    t0 = time.perf_counter()
+    await asyncio.gather(*(engine.submit(user_message(u, 20_000), sinks[u]) for u in range(users)))
+    wall = time.perf_counter() - t0
+    await engine.close()
+    failed = sum(1 for s in sinks if not s.sent or s.sent[0].is_error)
+    if failed:
+        print(f"  warning: {failed} of {users} async turns did not get a model reply")
+    return wall, engine
+
+
+async def bench_threads(
+    stores: Stores,
+    persona: PersonaSpec,
+    settings: EngineSettings,
+    counter: TokenCounter,
+    base_url: str,
+    users: int,
+) -> tuple[float, int]:
+    loop = asyncio.get_running_loop()
+    workers = min(32, (os.cpu_count() or 1) + 4)  # the default executor's size
+
+    def turn(u: int) -> str:
+        message = user_message(u, 30_000)
+        # the same stages, called the way a sync, thread-per-turn bot calls its stores
+        request = asyncio.run_coroutine_threadsafe(
+            stages(stores, persona, settings, counter, message), loop
+        ).result()
+        body = json.dumps(
+            {
+                "model": request.model,
+                "max_tokens": request.max_tokens,
+                "messages": [
+                    {"role": "system", "content": request.system},
+                    *({"role": m.role, "content": m.content} for m in request.messages),
+                ],
+            }
+        )
+        http = urllib.request.Request(
+            f"{base_url}/chat/completions",
+            data=body.encode(),
+            headers={"Content-Type": "application/json", "Authorization": "Bearer k"},
+        )
+        with urllib.request.urlopen(http, timeout=600) as response:  # noqa: S310 (loopback only)
+            return str(json.loads(response.read())["choices"][0]["message"]["content"])
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(loop.run_in_executor(pool, turn, u) for u in range(users)))
+        return time.perf_counter() - t0, workers
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    catalog = await load_catalog()
+    persona = catalog.get(None).model_copy(update={"model": "gpt-4o-mini"})
+    settings = EngineSettings(rate_limit_per_minute=0, daily_token_quota=0)
+    counter = TokenCounter.for_model(persona.model)
+    await counter.load()
+    with tempfile.TemporaryDirectory(prefix="bench-turns-") as tmp:
+        opened = (
+            real_stores(Path(tmp), args.memories, args.users)
+            if args.stores == "real"
+            else fake_stores(args.memories, args.users)
+        )
+        async with opened as stores:
+            await seed_user_context(stores, args.users)
+            print(f"stores: {args.stores}; {args.memories} memories over {args.users} users")
+            over = await bench_overhead(stores, persona, settings, counter, args.users, args.samples)
+            print(
+                f"(1) local overhead per turn, {args.samples} turns: gather+assembly p50 {over['stages_p50']:.1f} ms,"
+                f" p99 {over['stages_p99']:.1f} ms; whole submit() with an instant provider p50"
+                f" {over['submit_p50']:.1f} ms, p99 {over['submit_p99']:.1f} ms;"
+                f" degraded sources {over['degraded']:.0f}"
+            )
+            with ServerThread(args.latency) as server:
+                provider = OpenAIProvider(
+                    ProviderConfig(
+                        name="openai", kind="openai", base_url=server.base_url, api_key="k", max_retries=0
+                    )
+                )  # type: ignore[arg-type]
+                try:
+                    wall, engine = await bench_async(stores, persona, settings, provider, args.users)
+                finally:
+                    await provider.close()
+                degraded = {k: v for k, v in engine.stats.items() if k.endswith((".timeout", ".error"))}
+                print(
+                    f"(2) {args.users} concurrent users, L = {args.latency * 1000:.0f} ms: wall {wall * 1000:.0f} ms"
+                    f" = {wall / args.latency:.2f} x L; degraded sources {degraded or 'none'}"
+                )
+                threads, workers = await bench_threads(
+                    stores, persona, settings, counter, server.base_url, args.users
+                )
+                print(
+                    f"(3) same load through run_in_executor ({workers} threads): wall {threads * 1000:.0f} ms"
+                    f" = {threads / args.latency:.2f} x L; async pipeline is {threads / wall:.1f}x faster"
+                )
+    print(
+        f"summary: p99 overhead {over['stages_p99']:.1f} ms (goal <= 25), "
+        f"{args.users} users in {wall / args.latency:.2f} x L (goal <= 1.25), "
+        f"{threads / wall:.1f}x the thread pool (goal >= 20)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Turn pipeline overhead and concurrency.")
+    parser.add_argument("--memories", type=int, default=100_000)
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--latency", type=float, default=0.5, help="LLM latency L in seconds")
+    parser.add_argument("--samples", type=int, default=300)
+    parser.add_argument("--stores", choices=["real", "fake"], default="real")
+    args = parser.parse_args()
+    statistics.fmean([0.0])  # keep the import honest for future summaries
+    asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()
