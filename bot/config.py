@@ -61,7 +61,7 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("ANTHROPIC_API_KEY")
     )
     anthropic_base_url: str | None = Field(default=None, validation_alias=AliasChoices("ANTHROPIC_BASE_URL"))
-    providers: list[ProviderConfig] = Field(default_factory=list)
+    providers: dict[str, ProviderConfig] = Field(default_factory=dict)  # by name; merged over defaults
 
     redis_url: str | None = Field(
         default=None, validation_alias=AliasChoices("REDIS_URL", "FAMILIAR_REDIS_URL")

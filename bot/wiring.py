@@ -14,7 +14,12 @@ from persona.learning.journal import Journaler, Reflector
 from persona.learning.scheduler import JournalScheduler
 from persona.personas import PersonaCatalog, PersonaSpec, load_catalog
 from persona.providers.base import LLMProvider
-from persona.providers.config import ProviderConfig, ProviderRegistry
+from persona.providers.config import (
+    ProviderConfig,
+    ProviderRegistry,
+    default_provider_configs,
+    named_configs,
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -26,20 +31,17 @@ class BuiltEngine:
 
 
 def provider_configs(settings: Settings) -> list[ProviderConfig]:
-    """Configured providers, or the two SDK defaults fed from OPENAI_* / ANTHROPIC_* settings."""
-    if settings.providers:
-        return list(settings.providers)
-    return [
-        ProviderConfig(
-            name="openai", kind="openai", api_key=settings.openai_api_key, base_url=settings.openai_base_url
-        ),
-        ProviderConfig(
-            name="anthropic",
-            kind="anthropic",
-            api_key=settings.anthropic_api_key,
-            base_url=settings.anthropic_base_url,
-        ),
-    ]
+    """The "openai" and "anthropic" defaults (fed from OPENAI_* / ANTHROPIC_* settings, which may
+    come from .env where the SDKs do not look), overridden or extended by configured providers."""
+    defaults = default_provider_configs(
+        openai_api_key=settings.openai_api_key,
+        openai_base_url=settings.openai_base_url,
+        anthropic_api_key=settings.anthropic_api_key,
+        anthropic_base_url=settings.anthropic_base_url,
+    )
+    merged = {config.name: config for config in defaults}
+    merged.update({config.name: config for config in named_configs(settings.providers)})
+    return list(merged.values())
 
 
 def provider_is_configured(config: ProviderConfig) -> bool:

@@ -18,7 +18,7 @@ from memory.base import Stores
 from persona.api import Command, CommandResult
 from persona.bindings import PersonaBindings
 from persona.commands import CommandRunner
-from persona.gather import GatherRequest, gather_context
+from persona.gather import ConstraintMemo, GatherRequest, gather_context
 from persona.hooks import CompletedTurn, PostTurnHook
 from persona.jobs import JobQueue
 from persona.personas import PersonaCatalog, PersonaSpec
@@ -77,6 +77,7 @@ class PersonaEngine:
             name="post-turn",
         )
         self._sessions = SessionSlots(self._run_turn)
+        self._constraints = ConstraintMemo()
         self._commands = CommandRunner(
             stores=stores,
             catalog=catalog,
@@ -116,6 +117,8 @@ class PersonaEngine:
     # ---- Engine
 
     async def submit(self, message: IncomingMessage, sink: ReplySink) -> TurnOutcome:
+        if self._closed:  # shutting down: leave the event unclaimed so a re-delivery is answered
+            return TurnOutcome.FAILED
         if not await self._claim(f"event:{message.platform}:{message.event_id}"):
             self.stats["turns.duplicate"] += 1
             return TurnOutcome.DUPLICATE
@@ -181,8 +184,10 @@ class PersonaEngine:
         messages = tuple(p.message for p in batch)
         persona = self.persona_for(last)
         await sink.typing()
-        gathered = await gather_context(
-            self._stores, self._gather_request(messages, persona), self.settings.deadlines, self.stats
+        gathered = self._constraints.fill_in(
+            await gather_context(
+                self._stores, self._gather_request(messages, persona), self.settings.deadlines, self.stats
+            )
         )
         provider = self._provider(persona)
         built = build_prompt(

@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -200,3 +200,23 @@ class _Guard:
     def _degrade(self, name: str, why: str) -> None:
         self.degraded.add(name)
         self._stats[f"gather.{name}.{why}"] += 1
+
+
+class ConstraintMemo:
+    """The last constraints seen per asker and place, so they reach the prompt even when the fact
+    store is late or down for a turn (a constraint the persona forgets does real harm)."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._capacity = capacity
+        self._known: OrderedDict[tuple[frozenset[str], str], tuple[Fact, ...]] = OrderedDict()
+
+    def fill_in(self, gathered: Gathered) -> Gathered:
+        key = (gathered.visibility.owners, gathered.visibility.scope)
+        if "facts" not in gathered.degraded:
+            self._known[key] = tuple(f for f in gathered.facts if f.kind == "constraint")
+            self._known.move_to_end(key)
+            if len(self._known) > self._capacity:
+                self._known.popitem(last=False)
+            return gathered
+        remembered = self._known.get(key, ())
+        return replace(gathered, facts=remembered) if remembered else gathered

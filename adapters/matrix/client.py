@@ -122,7 +122,8 @@ class MatrixAdapter:
         catching_up = since is None
         delay = self._settings.sync_backoff_initial
         while not self._closed:
-            response = await self._sync_once(since)
+            # The first sync of a run does not long-poll: `ready` should not wait for traffic.
+            response = await self._sync_once(since, poll=self._ready.is_set())
             if response is None:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._settings.sync_backoff_max)
@@ -134,10 +135,10 @@ class MatrixAdapter:
             catching_up = False
             self._ready.set()
 
-    async def _sync_once(self, since: str | None) -> SyncResponse | None:
+    async def _sync_once(self, since: str | None, *, poll: bool) -> SyncResponse | None:
         """One long-poll under a liveness deadline; None (logged) on any failure."""
         client = self._require_client()
-        timeout_ms = 0 if since is None else self._settings.sync_timeout_ms
+        timeout_ms = self._settings.sync_timeout_ms if poll else 0
         deadline = self._settings.sync_timeout_ms / 1000 * self._settings.sync_liveness_factor
         try:
             async with asyncio.timeout(deadline):

@@ -31,10 +31,9 @@ async def check_matrix(settings: MatrixSettings, data_dir: Path | None = None) -
     so the doctor does not create a device; a password check logs its temporary device out again."""
     findings: list[Finding] = []
     with tempfile.TemporaryDirectory(prefix="familiar-doctor-") as scratch:
-        client = AsyncClient(
-            settings.homeserver, settings.user_id, store_path=scratch, config=client_config(settings)
-        )
-        client.config.encryption_enabled = False  # the doctor must not touch the bot's keys
+        # Without encryption: the doctor must not touch (or create) the bot's keys.
+        config = client_config(settings.model_copy(update={"encryption": False}))
+        client = AsyncClient(settings.homeserver, settings.user_id, store_path=scratch, config=config)
         try:
             temporary = await _log_in(client, settings, data_dir, findings)
             if temporary is not None:

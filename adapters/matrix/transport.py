@@ -9,6 +9,7 @@ moment never loses a reply.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from typing import Any
 
@@ -120,8 +121,8 @@ class Transport:
     ) -> tuple[str, dict[str, Any] | None] | None:
         """Upload bytes; (mxc url, encryption info for an encrypted room's `file` key) or None."""
 
-        async def provider(_got_429: int, _got_timeouts: int) -> bytes:
-            return data
+        def provider(_got_429: int, _got_timeouts: int) -> io.BytesIO:
+            return io.BytesIO(data)  # a fresh reader for each attempt (nio retries call this again)
 
         try:
             response, keys = await self._client.upload(

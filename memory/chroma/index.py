@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,6 +24,7 @@ from memory.vectors import Metadata, VectorHit
 
 _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
+_MISSING_TTL_S = 5.0
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]$")
 
 
@@ -51,6 +53,9 @@ class ChromaIndex:
         self._port = port
         self._client: Any = None
         self._collections: dict[str, Any] = {}
+        # Reads of a collection nobody has written yet are common (a new user, a room never
+        # shared in); remembering the miss briefly saves a round trip per search.
+        self._missing: dict[str, float] = {}
         self._lock = asyncio.Lock()
 
     @property
@@ -62,9 +67,8 @@ class ChromaIndex:
             return
         settings = Settings(anonymized_telemetry=False)
         if self._path is not None:
-            path = self._path
-            self._client = await asyncio.to_thread(
-                lambda: chromadb.PersistentClient(path=str(path), settings=settings)
+            self._client = await self._call(
+                chromadb.PersistentClient, path=str(self._path), settings=settings
             )
         else:
             self._client = await chromadb.AsyncHttpClient(
@@ -82,6 +86,8 @@ class ChromaIndex:
         cached = self._collections.get(name)
         if cached is not None:
             return cached
+        if not create and time.monotonic() < self._missing.get(name, 0.0):
+            return None
         if self._client is None:
             await self.start()
         if not _NAME.match(name):
@@ -101,9 +107,11 @@ class ChromaIndex:
                 try:
                     collection = await self._call(self._client.get_collection, name, embedding_function=None)
                 except NotFoundError:
+                    self._missing[name] = time.monotonic() + _MISSING_TTL_S
                     return None
             self._check_model(name, collection.metadata or {})
             self._collections[name] = collection
+            self._missing.pop(name, None)
             return collection
 
     def _check_model(self, name: str, metadata: Mapping[str, Any]) -> None:
@@ -180,6 +188,7 @@ class ChromaIndex:
         if self._client is None:
             await self.start()
         self._collections.pop(collection, None)
+        self._missing.pop(collection, None)
         try:
             await self._call(self._client.delete_collection, collection)
         except NotFoundError:

@@ -42,7 +42,7 @@ class OnnxEmbedder:
         *,
         model_dir: Path | None = None,
         model_id: str | None = None,
-        batch_size: int = 64,
+        batch_size: int = 32,
         max_length: int = 256,
         threads: int | None = None,
     ) -> None:
@@ -88,6 +88,9 @@ class OnnxEmbedder:
         options.intra_op_num_threads = self._threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        # Idle ORT workers spin by default; on a small machine that steals the cores Chroma's and
+        # SQLite's threads need in the same search, so they sleep instead.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
         tokenizer = Tokenizer.from_file(str(tokenizer_path))
         tokenizer.enable_truncation(max_length=self._max_length)
@@ -114,13 +117,16 @@ class OnnxEmbedder:
         return vectors.tolist()  # type: ignore[no-any-return]
 
     def _embed_all(self, texts: list[str]) -> npt.NDArray[np.float32]:
-        # Sorting by length keeps padding (wasted compute) small inside each batch.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        # Equal texts ("ok", "thanks!") are embedded once; sorting by length keeps padding
+        # (wasted compute) small inside each batch.
+        unique = list(dict.fromkeys(texts))
+        order = sorted(range(len(unique)), key=lambda i: len(unique[i]))
+        vectors = np.empty((len(unique), self.dim), dtype=np.float32)
         for start in range(0, len(order), self._batch_size):
             idx = order[start : start + self._batch_size]
-            out[idx] = self._embed_batch([texts[i] for i in idx])
-        return out
+            vectors[idx] = self._embed_batch([unique[i] for i in idx])
+        position = {text: i for i, text in enumerate(unique)}
+        return vectors[[position[t] for t in texts]]
 
     def _embed_batch(self, texts: list[str]) -> npt.NDArray[np.float32]:
         encodings = self._tokenizer.encode_batch(texts)

@@ -32,11 +32,11 @@ def _shingles(text: str) -> frozenset[str]:
 
 
 def collapse_near_duplicates(
-    ranked: Sequence[tuple[MemoryItem, float]], *, threshold: float = 0.85
+    ranked: Sequence[tuple[MemoryItem, float]], *, limit: int, threshold: float = 0.85
 ) -> list[tuple[MemoryItem, float]]:
-    """Keep the best of items whose word sets overlap by `threshold` (Jaccard) or more.
-
-    The kept item inherits the source ids of those it absorbed, so provenance is not lost.
+    """The best `limit` items, skipping any whose word set overlaps a better one's by `threshold`
+    (Jaccard) or more. The kept item inherits the source ids of those it absorbed, so provenance
+    is not lost.
     """
     kept: list[tuple[MemoryItem, float, frozenset[str]]] = []
     for item, score in ranked:
@@ -45,8 +45,11 @@ def collapse_near_duplicates(
             union = len(words | other_words)
             if union and len(words & other_words) / union >= threshold:
                 sources = tuple(dict.fromkeys(other.source_ids + item.source_ids))
-                kept[index] = (replace(other, source_ids=sources), other_score, other_words)
+                if sources != other.source_ids:
+                    kept[index] = (replace(other, source_ids=sources), other_score, other_words)
                 break
         else:
+            if len(kept) == limit:
+                break
             kept.append((item, score, words))
     return [(item, score) for item, score, _ in kept]

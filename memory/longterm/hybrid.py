@@ -135,14 +135,10 @@ class HybridMemory:
         tuning = self._tuning
         n = max(tuning.candidates, 4 * query.k)
         interval = parse_time_range(query.text, query.now)
-        embedding = (await self._embedder.embed([query.text]))[0]
-        collections = partitions.visible_collections(query.visibility)
-        tokens = partitions.visible_tokens(query.visibility)
         rankings = await self._rankings(
             query.text,
-            embedding=embedding,
-            collections=collections,
-            tokens=tokens,
+            collections=partitions.visible_collections(query.visibility),
+            tokens=partitions.visible_tokens(query.visibility),
             visibility=query.visibility,
             n=n,
             interval=interval,
@@ -150,7 +146,11 @@ class HybridMemory:
         scores = reciprocal_rank_fusion(rankings)
         if not scores:
             return []
-        items = await self._load(list(scores))
+        # Only the best fused candidates are read back from SQLite; the recency bonus (at most a
+        # third of one first-place vote) reorders near neighbours, it is not meant to rescue
+        # items that no ranking liked.
+        shortlist = sorted(scores, key=scores.__getitem__, reverse=True)[: max(3 * query.k, 30)]
+        items = await self._load(shortlist)
         now_s = epoch(query.now)
         scored: list[tuple[MemoryItem, float]] = []
         for item in items:
@@ -166,31 +166,41 @@ class HybridMemory:
             )
             scored.append((item, scores[item.id] + bonus))
         scored.sort(key=lambda pair: pair[1], reverse=True)
-        collapsed = collapse_near_duplicates(scored, threshold=tuning.duplicate_threshold)
-        return [MemoryHit(item=item, score=score) for item, score in collapsed[: query.k]]
+        collapsed = collapse_near_duplicates(scored, limit=query.k, threshold=tuning.duplicate_threshold)
+        return [MemoryHit(item=item, score=score) for item, score in collapsed]
 
     async def _rankings(
         self,
         text: str,
         *,
-        embedding: Sequence[float],
         collections: Sequence[str],
         tokens: Sequence[str],
         visibility: Visibility,
         n: int,
         interval: TimeRange | None,
     ) -> list[tuple[float, list[str]]]:
+        """Ranked id lists with their fusion weights; the lexical ones run while the query embeds."""
         tuning = self._tuning
-        jobs = [
-            (tuning.dense_weight, self._dense(embedding, collections, n)),
-            (tuning.lexical_weight, self._lex(text, tokens, n, None)),
-        ]
-        if interval is not None:
-            bounds = (epoch(interval.start), epoch(interval.end))
-            jobs.append((tuning.time_weight, self._dense_in_interval(embedding, visibility, n, bounds)))
-            jobs.append((tuning.time_weight, self._lex(text, tokens, n, bounds)))
-        results = await asyncio.gather(*(job for _, job in jobs))
-        return [(weight, ids) for (weight, _), ids in zip(jobs, results, strict=True)]
+        bounds = None if interval is None else (epoch(interval.start), epoch(interval.end))
+
+        async def dense_lists() -> list[list[str]]:
+            embedding = (await self._embedder.embed([text]))[0]
+            if bounds is None:
+                return [await self._dense(embedding, collections, n)]
+            async with asyncio.TaskGroup() as group:
+                anywhere = group.create_task(self._dense(embedding, collections, n))
+                inside = group.create_task(self._dense_in_interval(embedding, visibility, n, bounds))
+            return [anywhere.result(), inside.result()]
+
+        async with asyncio.TaskGroup() as group:
+            dense = group.create_task(dense_lists())
+            lexical = group.create_task(self._lex(text, tokens, n, None))
+            lexical_inside = group.create_task(self._lex(text, tokens, n, bounds)) if bounds else None
+        rankings = [(tuning.dense_weight, dense.result()[0]), (tuning.lexical_weight, lexical.result())]
+        if lexical_inside is not None:
+            rankings.append((tuning.time_weight, dense.result()[1]))
+            rankings.append((tuning.time_weight, lexical_inside.result()))
+        return rankings
 
     async def _dense(self, embedding: Sequence[float], collections: Sequence[str], n: int) -> list[str]:
         per_collection = await asyncio.gather(

@@ -17,15 +17,17 @@ from persona.providers.base import (
     TextCallback,
     Usage,
 )
-from persona.providers.errors import classify
+from persona.providers.errors import provider_errors
 from persona.providers.tokens import TokenCounter
 
 if TYPE_CHECKING:
-    from anthropic.types import Message, RawMessageStreamEvent
-
     from persona.providers.config import ProviderConfig
 
 _log = logging.getLogger(__name__)
+
+# Plain dicts through the client's generic `post`, as in openai_provider (and for the same
+# reason: the typed call's per-request TypedDict walk and per-event model building).
+_MESSAGES_PATH = "/v1/messages"
 
 
 class AnthropicProvider:
@@ -44,7 +46,7 @@ class AnthropicProvider:
             timeout=anthropic.Timeout(config.timeout_s, connect=config.connect_timeout_s),
             max_retries=0,  # the chain retries, with the same policy for every provider
             default_headers=config.extra_headers or None,
-            http_client=anthropic.DefaultAioHttpClient(),
+            http_client=anthropic.DefaultAioHttpClient() if config.http_transport == "aiohttp" else None,
         )
 
     @property
@@ -66,30 +68,30 @@ class AnthropicProvider:
 
     async def chat(self, request: ChatRequest, on_text: TextCallback | None = None) -> ChatResult:
         client = self._require_client()
-        kwargs = request_kwargs(request)
-        try:
+        body = request_body(request)
+        with provider_errors(self.name):
             if on_text is None:
-                message = await client.messages.create(**kwargs)
-                return self._result(request, _message_text(message), _message_usage(message))
-            return await self._stream(client, request, kwargs, on_text)
-        except Exception as exc:
-            error = classify(exc, self.name)
-            if error is None or error is exc:
-                raise
-            raise error from exc
+                data = await client.post(_MESSAGES_PATH, body=body, cast_to=object)
+                text, usage = parse_message(data, self.name)
+                return self._result(request, text, usage)
+            return await self._stream(client, request, body, on_text)
 
     async def _stream(
         self,
         client: anthropic.AsyncAnthropic,
         request: ChatRequest,
-        kwargs: dict[str, Any],
+        body: dict[str, Any],
         on_text: TextCallback,
     ) -> ChatResult:
-        # Raw events rather than the SDK's MessageStream helper: we need only text and usage,
-        # and skip accumulating a snapshot of the whole message on every event.
-        stream = await client.messages.create(**kwargs, stream=True)
+        stream = await client.post(
+            _MESSAGES_PATH,
+            body={**body, "stream": True},
+            cast_to=object,
+            stream=True,
+            stream_cls=anthropic.AsyncStream[object],
+        )
         parts: list[str] = []
-        usage = _StreamUsage()
+        usage = _StreamUsage(self.name)
         async with stream:
             async for event in stream:
                 usage.update(event)
@@ -113,13 +115,8 @@ class AnthropicProvider:
     async def list_models(self) -> list[str]:
         """Model ids the endpoint serves (for `familiar doctor`); raises ProviderError."""
         client = self._require_client()
-        try:
+        with provider_errors(self.name):
             return [model.id async for model in client.models.list()]
-        except Exception as exc:
-            error = classify(exc, self.name)
-            if error is None or error is exc:
-                raise
-            raise error from exc
 
     async def close(self) -> None:
         client, self._client = self._client, None
@@ -127,17 +124,17 @@ class AnthropicProvider:
             await client.close()
 
 
-def request_kwargs(request: ChatRequest) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {
+def request_body(request: ChatRequest) -> dict[str, Any]:
+    body: dict[str, Any] = {
         "model": request.model,
         "max_tokens": request.max_tokens,
         "messages": [_wire_message(message) for message in request.messages],
     }
     if request.system:
-        kwargs["system"] = request.system
+        body["system"] = request.system
     if request.temperature is not None:
-        kwargs["temperature"] = request.temperature
-    return kwargs
+        body["temperature"] = request.temperature
+    return body
 
 
 def _wire_message(message: ChatMessage) -> dict[str, Any]:
@@ -160,38 +157,70 @@ def _wire_message(message: ChatMessage) -> dict[str, Any]:
     return {"role": message.role, "content": blocks}
 
 
-def _message_text(message: Message) -> str:
-    return "".join(block.text for block in message.content if block.type == "text")
+def parse_message(data: object, provider: str) -> tuple[str, Usage]:
+    """Text (all text blocks) and usage of a Messages API body."""
+    if not isinstance(data, dict) or not isinstance(data.get("content"), list):
+        raise _malformed(provider, "message without content")
+    text = "".join(
+        str(block.get("text", ""))
+        for block in data["content"]
+        if isinstance(block, dict) and block.get("type") == "text"
+    )
+    usage = data.get("usage")
+    if not isinstance(usage, dict):
+        return text, Usage()
+    return text, Usage(
+        input_tokens=_int(usage.get("input_tokens")), output_tokens=_int(usage.get("output_tokens"))
+    )
 
 
-def _message_usage(message: Message) -> Usage:
-    return Usage(input_tokens=message.usage.input_tokens, output_tokens=message.usage.output_tokens)
-
-
-def _event_text(event: RawMessageStreamEvent) -> str:
-    if event.type == "content_block_delta" and event.delta.type == "text_delta":
-        return event.delta.text
+def _event_text(event: object) -> str:
+    if not isinstance(event, dict) or event.get("type") != "content_block_delta":
+        return ""
+    delta = event.get("delta")
+    if isinstance(delta, dict) and delta.get("type") == "text_delta":
+        text = delta.get("text")
+        return text if isinstance(text, str) else ""
     return ""
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) else 0
+
+
+def _malformed(provider: str, what: str) -> ProviderError:
+    return ProviderError(ErrorKind.MALFORMED, what, provider=provider)
 
 
 class _StreamUsage:
     """Input tokens arrive in message_start, output tokens (cumulative) in message_delta."""
 
-    def __init__(self) -> None:
+    def __init__(self, provider: str) -> None:
+        self._provider = provider
         self.input_tokens = 0
         self.output_tokens = 0
         self.complete = False
 
-    def update(self, event: RawMessageStreamEvent) -> None:
-        if event.type == "message_start":
-            self.input_tokens = event.message.usage.input_tokens
-            self.output_tokens = event.message.usage.output_tokens
-        elif event.type == "message_delta":
-            self.output_tokens = event.usage.output_tokens
-            if event.usage.input_tokens is not None:
-                self.input_tokens = event.usage.input_tokens
-        elif event.type == "message_stop":
+    def update(self, event: object) -> None:
+        if not isinstance(event, dict):
+            raise _malformed(self._provider, "stream event is not an object")
+        kind = event.get("type")
+        if kind == "message_start":
+            message = event.get("message")
+            usage = message.get("usage") if isinstance(message, dict) else None
+            self._take(usage)
+        elif kind == "message_delta":
+            self._take(event.get("usage"))
+        elif kind == "message_stop":
             self.complete = True
+
+    def _take(self, usage: object) -> None:
+        if not isinstance(usage, dict):
+            return
+        if isinstance(usage.get("input_tokens"), int):
+            self.input_tokens = usage["input_tokens"]
+        if isinstance(usage.get("output_tokens"), int):
+            self.output_tokens = usage["output_tokens"]
 
     def total(self) -> Usage:
         return Usage(input_tokens=self.input_tokens, output_tokens=self.output_tokens)

@@ -42,6 +42,9 @@ class ProviderConfig(BaseModel):
     # OpenAI's own API wants max_completion_tokens (reasoning models reject max_tokens); most
     # compatible servers (Ollama, vLLM, llama.cpp, OpenRouter) know only max_tokens.
     max_tokens_param: Literal["auto", "max_tokens", "max_completion_tokens"] = "auto"
+    # The SDKs' aiohttp transport costs about half the client CPU per call of their default
+    # httpx2 one under many concurrent calls (measured: see docs); "httpx" honours HTTP(S)_PROXY.
+    http_transport: Literal["aiohttp", "httpx"] = "aiohttp"
 
 
 class ModelRef(BaseModel):

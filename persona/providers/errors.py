@@ -7,13 +7,15 @@ call can raise for a provider-side reason ends up here, so the chain decides on 
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
+import aiohttp
 import anthropic
 import httpx2
 import openai
@@ -115,6 +117,21 @@ def short_message(message: str) -> str:
     return masked
 
 
+@contextlib.contextmanager
+def provider_errors(provider: str) -> Iterator[None]:
+    """Re-raise provider-side failures inside the block as classified ProviderErrors.
+
+    Anything else (a bug, a cancellation, the caller's own callback failing) passes untouched.
+    """
+    try:
+        yield
+    except Exception as exc:
+        error = classify(exc, provider)
+        if error is None or error is exc:
+            raise
+        raise error from exc
+
+
 def classify(exc: BaseException, provider: str) -> ProviderError | None:
     """The classified error for a provider-side failure, or None when `exc` is not one (a bug)."""
     if isinstance(exc, ProviderError):
@@ -127,16 +144,11 @@ def classify(exc: BaseException, provider: str) -> ProviderError | None:
             message=_status_message(exc),
             headers=exc.response.headers,
         )
-    # Order matters: the SDKs' timeout errors subclass their connection errors.
-    if isinstance(exc, _TIMEOUT_ERRORS):
-        return ProviderError(ErrorKind.TIMEOUT, "no answer in time", provider=provider)
+    if isinstance(exc, _TIMEOUT_ERRORS + _CONNECTION_ERRORS):
+        return _transport_error(exc, provider)
     if isinstance(exc, _MALFORMED_ERRORS):
         return ProviderError(
             ErrorKind.MALFORMED, f"unparseable answer ({type(exc).__name__})", provider=provider
-        )
-    if isinstance(exc, _CONNECTION_ERRORS):
-        return ProviderError(
-            ErrorKind.CONNECTION, f"connection failed ({_cause_name(exc)})", provider=provider
         )
     if isinstance(exc, anthropic.CredentialsError):
         return ProviderError(ErrorKind.AUTH, short_message(str(exc)), provider=provider)
@@ -144,6 +156,36 @@ def classify(exc: BaseException, provider: str) -> ProviderError | None:
         # Any other SDK-level complaint about what came back.
         return ProviderError(ErrorKind.MALFORMED, short_message(str(exc)), provider=provider)
     return None
+
+
+def _transport_error(exc: BaseException, provider: str) -> ProviderError:
+    """TIMEOUT or CONNECTION, judged by the innermost cause.
+
+    The SDKs' aiohttp transport maps every aiohttp connection error (refused, reset) to a
+    connect *timeout*, so the wrapper's type alone would mislabel a server that is down.
+    """
+    root = _root_cause(exc)
+    if isinstance(root, aiohttp.ClientConnectorError | aiohttp.ServerDisconnectedError | ConnectionError):
+        return ProviderError(
+            ErrorKind.CONNECTION, f"connection failed ({type(root).__name__})", provider=provider
+        )
+    # Order matters: the SDKs' timeout errors subclass their connection errors.
+    if isinstance(exc, _TIMEOUT_ERRORS) or isinstance(root, (*_TIMEOUT_ERRORS, aiohttp.ServerTimeoutError)):
+        return ProviderError(ErrorKind.TIMEOUT, "no answer in time", provider=provider)
+    return ProviderError(
+        ErrorKind.CONNECTION, f"connection failed ({type(root).__name__})", provider=provider
+    )
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    seen: set[int] = set()
+    while id(exc) not in seen:
+        seen.add(id(exc))
+        cause = exc.__cause__ or exc.__context__
+        if cause is None:
+            break
+        exc = cause
+    return exc
 
 
 def _error_code(exc: openai.APIStatusError | anthropic.APIStatusError) -> str | None:
@@ -161,9 +203,3 @@ def _status_message(exc: openai.APIStatusError | anthropic.APIStatusError) -> st
         if isinstance(message, str):
             return message
     return exc.message
-
-
-def _cause_name(exc: BaseException) -> str:
-    """The underlying transport error's name: `APIConnectionError` alone tells nothing."""
-    cause = exc.__cause__ or exc.__context__
-    return type(cause).__name__ if cause is not None else type(exc).__name__

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import openai
@@ -18,17 +19,19 @@ from persona.providers.base import (
     TextCallback,
     Usage,
 )
-from persona.providers.errors import classify
+from persona.providers.errors import provider_errors
 from persona.providers.tokens import TokenCounter, encoding_for_model
 
 if TYPE_CHECKING:
-    from openai.types.chat import ChatCompletion, ChatCompletionChunk
-
     from persona.providers.config import ProviderConfig
 
 _log = logging.getLogger(__name__)
 
 _OPENAI_HOSTS = ("api.openai.com",)
+# Requests go through the client's generic `post` with plain dicts: the typed `create` spends
+# about 1 ms of CPU per call walking its TypedDicts and building a pydantic object per chunk
+# (measured: client CPU per streamed call 1.9 ms typed vs 0.8 ms this way, 200 concurrent).
+_CHAT_PATH = "/chat/completions"
 # Local servers (Ollama, llama.cpp) ignore the key but the SDK insists on one.
 _PLACEHOLDER_KEY = "unused"
 
@@ -63,36 +66,37 @@ class OpenAIProvider:
 
     async def chat(self, request: ChatRequest, on_text: TextCallback | None = None) -> ChatResult:
         client = self._require_client()
-        kwargs = self._request_kwargs(request)
-        try:
+        body = self._request_body(request)
+        with provider_errors(self.name):
             if on_text is None:
-                completion = await client.chat.completions.create(**kwargs)
-                return self._result(request, *_completion_text(completion, self.name))
-            return await self._stream(client, request, kwargs, on_text)
-        except Exception as exc:
-            error = classify(exc, self.name)
-            if error is None or error is exc:
-                raise
-            raise error from exc
+                data = await client.post(_CHAT_PATH, body=body, cast_to=object)
+                text, usage = parse_completion(data, self.name)
+                return self._result(request, text, usage)
+            return await self._stream(client, request, body, on_text)
 
     async def _stream(
         self,
         client: openai.AsyncOpenAI,
         request: ChatRequest,
-        kwargs: dict[str, Any],
+        body: dict[str, Any],
         on_text: TextCallback,
     ) -> ChatResult:
-        stream = await client.chat.completions.create(
-            **kwargs, stream=True, stream_options={"include_usage": True}
+        stream = await client.post(
+            _CHAT_PATH,
+            body={**body, "stream": True, "stream_options": {"include_usage": True}},
+            cast_to=object,
+            stream=True,
+            stream_cls=openai.AsyncStream[object],
         )
         parts: list[str] = []
         usage = Usage()
         finished = False
         async with stream:
-            async for chunk in stream:
-                usage = _chunk_usage(chunk) or usage
-                finished = finished or any(choice.finish_reason for choice in chunk.choices)
-                for text in _chunk_texts(chunk):
+            async for data in stream:
+                chunk = parse_chunk(data, self.name)
+                usage = chunk.usage or usage
+                finished = finished or chunk.finished
+                for text in chunk.texts:
                     parts.append(text)
                     await on_text(text)
         if not finished:
@@ -105,17 +109,17 @@ class OpenAIProvider:
     def _result(self, request: ChatRequest, text: str, usage: Usage) -> ChatResult:
         return ChatResult(text=text, usage=usage, provider=self.name, model=request.model)
 
-    def _request_kwargs(self, request: ChatRequest) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {
+    def _request_body(self, request: ChatRequest) -> dict[str, Any]:
+        body: dict[str, Any] = {
             "model": request.model,
             "messages": wire_messages(request),
             self._max_tokens_param(): request.max_tokens,
         }
         if request.temperature is not None:
-            kwargs["temperature"] = request.temperature
+            body["temperature"] = request.temperature
         if request.json_mode:
-            kwargs["response_format"] = {"type": "json_object"}
-        return kwargs
+            body["response_format"] = {"type": "json_object"}
+        return body
 
     def _max_tokens_param(self) -> str:
         if self._config.max_tokens_param != "auto":
@@ -144,13 +148,8 @@ class OpenAIProvider:
     async def list_models(self) -> list[str]:
         """Model ids the endpoint serves (for `familiar doctor`); raises ProviderError."""
         client = self._require_client()
-        try:
+        with provider_errors(self.name):
             return [model.id async for model in client.models.list()]
-        except Exception as exc:
-            error = classify(exc, self.name)
-            if error is None or error is exc:
-                raise
-            raise error from exc
 
     async def close(self) -> None:
         client, self._client = self._client, None
@@ -179,7 +178,7 @@ def _client(config: ProviderConfig, api_key: str | None) -> openai.AsyncOpenAI:
         timeout=openai.Timeout(config.timeout_s, connect=config.connect_timeout_s),
         max_retries=0,  # the chain retries, with the same policy for every provider
         default_headers=config.extra_headers or None,
-        http_client=openai.DefaultAioHttpClient(),
+        http_client=openai.DefaultAioHttpClient() if config.http_transport == "aiohttp" else None,
     )
 
 
@@ -204,21 +203,56 @@ def _wire_message(message: ChatMessage) -> dict[str, Any]:
     return {"role": message.role, "content": parts}
 
 
-def _completion_text(completion: ChatCompletion, provider: str) -> tuple[str, Usage]:
-    if not completion.choices:
-        raise ProviderError(ErrorKind.MALFORMED, "answer without choices", provider=provider)
-    text = completion.choices[0].message.content or ""
-    usage = completion.usage
-    if usage is None:
-        return text, Usage()
-    return text, Usage(input_tokens=usage.prompt_tokens, output_tokens=usage.completion_tokens)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Chunk:
+    texts: tuple[str, ...]
+    usage: Usage | None
+    finished: bool
 
 
-def _chunk_usage(chunk: ChatCompletionChunk) -> Usage | None:
-    if chunk.usage is None:
+def parse_completion(data: object, provider: str) -> tuple[str, Usage]:
+    """Text and usage of a chat.completion body."""
+    if not isinstance(data, dict):
+        raise _malformed(provider, "body is not an object")
+    choices = data.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise _malformed(provider, "answer without choices")
+    message = choices[0].get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    if content is not None and not isinstance(content, str):
+        raise _malformed(provider, "message content is not text")
+    return content or "", _usage(data.get("usage")) or Usage()
+
+
+def parse_chunk(data: object, provider: str) -> Chunk:
+    """Text deltas, usage (the last chunk, with include_usage) and whether a choice finished."""
+    if not isinstance(data, dict):
+        raise _malformed(provider, "stream chunk is not an object")
+    choices = data.get("choices") or []
+    if not isinstance(choices, list):
+        raise _malformed(provider, "stream chunk choices is not a list")
+    texts: list[str] = []
+    finished = False
+    for choice in choices:
+        if not isinstance(choice, dict):
+            raise _malformed(provider, "stream choice is not an object")
+        delta = choice.get("delta")
+        content = delta.get("content") if isinstance(delta, dict) else None
+        if isinstance(content, str) and content:
+            texts.append(content)
+        finished = finished or bool(choice.get("finish_reason"))
+    return Chunk(texts=tuple(texts), usage=_usage(data.get("usage")), finished=finished)
+
+
+def _usage(raw: object) -> Usage | None:
+    if not isinstance(raw, dict):
         return None
-    return Usage(input_tokens=chunk.usage.prompt_tokens, output_tokens=chunk.usage.completion_tokens)
+    prompt, completion = raw.get("prompt_tokens"), raw.get("completion_tokens")
+    return Usage(
+        input_tokens=prompt if isinstance(prompt, int) else 0,
+        output_tokens=completion if isinstance(completion, int) else 0,
+    )
 
 
-def _chunk_texts(chunk: ChatCompletionChunk) -> list[str]:
-    return [choice.delta.content for choice in chunk.choices if choice.delta and choice.delta.content]
+def _malformed(provider: str, what: str) -> ProviderError:
+    return ProviderError(ErrorKind.MALFORMED, what, provider=provider)

@@ -47,7 +47,8 @@ async def test_batches_keep_input_order_and_run_off_the_event_loop() -> None:
     embedder._embed_batch = spy  # type: ignore[method-assign]  # our own class, not an SDK
     try:
         texts = [f"sentence number {i} " + "word " * (i % 7) for i in range(11)]
-        together = await embedder.embed(texts)
+        together = await embedder.embed([*texts, texts[3]])
+        assert together[11] == together[3]
         alone = [(await embedder.embed([t]))[0] for t in (texts[0], texts[10])]
         assert _cos(together[0], alone[0]) > 0.999
         assert _cos(together[10], alone[1]) > 0.999

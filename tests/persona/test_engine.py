@@ -280,3 +280,43 @@ def _fact(author: str, attribute: str, value: str, *, kind: str = "preference", 
         valid_from=NOW,
         recorded_at=NOW,
     )
+
+
+class _FailAfterText(ScriptedProvider):
+    async def chat(self, request, on_text=None):  # type: ignore[no-untyped-def]
+        self.requests.append(request)
+        if on_text is not None:
+            await on_text("Half an ans")
+        raise ProviderError(ErrorKind.CONNECTION, "dropped", provider="fake")
+
+
+async def test_a_stream_cut_off_keeps_the_text_shown_and_says_so() -> None:
+    sink = RecordingSink()
+    async with running_engine(provider=_FailAfterText()) as engine:
+        outcome = await engine.submit(message("tell me a story"), sink)
+    assert outcome is TurnOutcome.FAILED
+    assert len(sink.sent) == 1
+    assert sink.sent[0].text.startswith("Half an ans")
+    assert "cut off" in sink.sent[0].text
+
+
+async def test_a_closed_engine_answers_nothing_and_leaves_the_event_unclaimed() -> None:
+    dedup = InMemoryDedup()
+    async with running_engine(stores=make_stores(dedup=dedup)) as engine:
+        pass
+    sink = RecordingSink()
+    assert await engine.submit(message("late", event_id="late"), sink) is TurnOutcome.FAILED
+    assert sink.sent == []
+    assert await dedup.claim("event:terminal:late", 60)
+
+
+async def test_constraints_survive_a_fact_store_outage() -> None:
+    facts = InMemoryFacts()
+    await facts.upsert([_fact("alice", "allergy", "peanuts", kind="constraint")])
+    provider = ScriptedProvider()
+    async with running_engine(stores=make_stores(facts=facts), provider=provider) as engine:
+        await engine.submit(message("hi"), RecordingSink())
+        facts.fail = True
+        await engine.submit(message("what should I cook?"), RecordingSink())
+        assert engine.stats["gather.facts.error"] == 1
+    assert "peanuts" in provider.requests[1].system

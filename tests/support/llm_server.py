@@ -44,7 +44,7 @@ API
                              nothing is scripted. Default: default_responder (deterministic).
         .latency_s           fixed delay before every chat response (benchmarks); mutable
         .stream_chunk_delay_s delay between streamed chunks; mutable
-        .pending_behaviours  how many scripted behaviours are left for an endpoint
+        .pending_behaviours(endpoint="chat")  how many scripted behaviours are left
         .release_hangs()     let every hanging request finish (close() also does it)
 
 Behaviours (module-level constructors)

@@ -100,7 +100,7 @@ def homeserver_config(directory: Path, port: int, shared_secret: str) -> dict[st
                 "type": "http",
                 "tls": False,
                 "x_forwarded": False,
-                "resources": [{"names": ["client"], "compress": False}],
+                "resources": [{"names": ["client", "media"], "compress": False}],
             }
         ],
         "database": {"name": "sqlite3", "args": {"database": str(directory / "homeserver.db")}},

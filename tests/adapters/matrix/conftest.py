@@ -17,6 +17,12 @@ from tests.adapters.matrix.fake_engine import FakeEngine
 from tests.support.synapse import RegisteredUser, SynapseServer, synapse  # noqa: F401
 
 _counter = itertools.count()
+# A 1×1 PNG.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
 WAIT_S = 20.0
 
 
@@ -99,13 +105,6 @@ class TestUser:
         assert isinstance(response, RoomCreateResponse), response
         await self.sync()
         return str(response.room_id)
-
-
-def is_bot_reply(bot_id: str) -> Callable[[Any], bool]:
-    def match(event: Any) -> bool:
-        return getattr(event, "sender", None) == bot_id and hasattr(event, "body")
-
-    return match
 
 
 def replies_to(bot_id: str, event_id: str) -> Callable[[Any], bool]:

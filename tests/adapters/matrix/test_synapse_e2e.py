@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
 import pytest
-from nio import InviteMemberEvent, RoomMemberEvent, RoomMessageText
+from nio import RoomMemberEvent
 
 from tests.adapters.matrix.conftest import (
     TestUser,
     bot_settings,
-    is_bot_reply,
     joined,
     replies_to,
     running_bot,
@@ -99,7 +97,7 @@ async def test_answers_everything_in_a_dm_with_streamed_edits(
         def final_edit(event: Any) -> bool:
             content = event.source.get("content", {})
             new = content.get("m.new_content", {})
-            return (
+            return bool(
                 content.get("m.relates_to", {}).get("event_id") == first.event_id
                 and new.get("body") == "Here is a **longer** answer, streamed in parts."
             )
@@ -131,7 +129,9 @@ async def test_a_thread_is_its_own_conversation(
         )
         reply = await alice.wait_for(room_id, replies_to(bot_user.user_id, asked))
         follow_up = await alice.send_text(
-            room_id, "and then?", **{"m.relates_to": {**in_thread, "m.in_reply_to": {"event_id": reply.event_id}}}
+            room_id,
+            "and then?",
+            **{"m.relates_to": {**in_thread, "m.in_reply_to": {"event_id": reply.event_id}}},
         )
         second = await alice.wait_for(room_id, replies_to(bot_user.user_id, follow_up))
     relation = reply.source["content"]["m.relates_to"]
@@ -155,9 +155,15 @@ async def test_ignores_a_notice_from_another_bot(
         room_id = await group_room(alice, other_bot, bot_user.user_id)
         notice = await other_bot.send(
             room_id,
-            {"msgtype": "m.notice", "body": f"{bot_user.user_id}: ping", "m.mentions": {"user_ids": [bot_user.user_id]}},
+            {
+                "msgtype": "m.notice",
+                "body": f"{bot_user.user_id}: ping",
+                "m.mentions": {"user_ids": [bot_user.user_id]},
+            },
         )
-        asked = await alice.send_text(room_id, f"{bot_user.user_id}: hi", **pill(bot_user.user_id, "familiar"))
+        asked = await alice.send_text(
+            room_id, f"{bot_user.user_id}: hi", **pill(bot_user.user_id, "familiar")
+        )
         await alice.wait_for(room_id, replies_to(bot_user.user_id, asked))
     assert [message.event_id for message in engine.submitted] == [asked]
     assert not alice.in_room(room_id, replies_to(bot_user.user_id, notice))
@@ -179,5 +185,22 @@ async def test_formatted_body_is_sanitised(
     html = reply.source["content"]["formatted_body"]
     assert "<strong>bold</strong>" in html
     assert "<script" not in html
-    assert "href=\"javascript" not in html
+    assert 'href="javascript' not in html
     assert reply.body == markdown
+
+
+async def test_a_placeholder_is_edited_into_the_answer(
+    synapse: SynapseServer, bot_user: RegisteredUser, tmp_path: Path
+) -> None:
+    engine = FakeEngine()
+    settings = bot_settings(synapse, bot_user, stream_mode="placeholder", msgtype="m.notice")
+    async with (
+        running_bot(settings, engine, tmp_path / "data"),
+        user_client(synapse, tmp_path / "alice") as alice,
+    ):
+        room_id = await alice.create_room(invite=[bot_user.user_id], is_direct=True)
+        await alice.wait_for(room_id, joined(bot_user.user_id))
+        asked = await alice.send_text(room_id, "think hard")
+        reply = await alice.wait_answer(room_id, bot_user.user_id, asked, "echo: think hard")
+    assert reply.body == "thinking…"
+    assert reply.source["content"]["msgtype"] == "m.notice"

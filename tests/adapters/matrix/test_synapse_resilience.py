@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+from nio import UploadResponse
 
 from tests.adapters.matrix.conftest import (
+    PNG,
     TestUser,
     bot_settings,
     joined,
@@ -30,23 +32,46 @@ async def dm_with_bot(alice: TestUser, bot_id: str, *, encrypted: bool = False) 
     return room_id
 
 
-async def test_answers_in_an_encrypted_room(
+async def test_answers_in_an_encrypted_room_and_keeps_its_keys_across_a_restart(
     synapse: SynapseServer, bot_user: RegisteredUser, tmp_path: Path
 ) -> None:
-    engine = FakeEngine()
-    async with (
-        running_bot(bot_settings(synapse, bot_user), engine, tmp_path / "data") as bot,
-        user_client(synapse, tmp_path / "alice", encrypted=True) as alice,
-    ):
-        room_id = await dm_with_bot(alice, bot_user.user_id, encrypted=True)
-        await alice.sync()  # learn the bot's device keys before encrypting for it
-        asked = await alice.send_text(room_id, "a secret question")
-        reply = await alice.wait_answer(room_id, bot_user.user_id, asked, "echo: a secret question")
-        device_id = bot.device_id
+    engine = FakeEngine(reply=lambda m: f"got {m.text!r} with {len(m.attachments)} file(s)")
+    data = tmp_path / "data"
+    async with user_client(synapse, tmp_path / "alice", encrypted=True) as alice:
+        async with running_bot(bot_settings(synapse, bot_user), engine, data) as bot:
+            room_id = await dm_with_bot(alice, bot_user.user_id, encrypted=True)
+            await alice.sync()  # learn the bot's device keys before encrypting for it
+            asked = await alice.send_text(room_id, "a secret question")
+            reply = await alice.wait_answer(
+                room_id, bot_user.user_id, asked, "got 'a secret question' with 0 file(s)"
+            )
+            image = await send_encrypted_image(alice, room_id)
+            await alice.wait_answer(room_id, bot_user.user_id, image, "got '' with 1 file(s)")
+            device = bot.device_id
+        async with running_bot(bot_settings(synapse, bot_user), engine, data) as bot:
+            again = await alice.send_text(room_id, "still secret?")
+            await alice.wait_answer(room_id, bot_user.user_id, again, "got 'still secret?' with 0 file(s)")
+            assert bot.device_id == device
     assert reply.decrypted  # alice's client decrypted the bot's answer
-    assert engine.submitted[0].text == "a secret question"
-    assert (tmp_path / "data" / "matrix").is_dir()
-    assert device_id is not None
+    assert engine.submitted[1].attachments[0].data == PNG  # fetched and decrypted by the bot
+
+
+async def send_encrypted_image(alice: TestUser, room_id: str) -> str:
+    def provider(_429: int, _timeouts: int) -> io.BytesIO:
+        return io.BytesIO(PNG)
+
+    upload, keys = await alice.client.upload(
+        provider, content_type="image/png", filename="dot.png", encrypt=True, filesize=len(PNG)
+    )
+    assert isinstance(upload, UploadResponse)
+    assert keys is not None
+    content = {
+        "msgtype": "m.image",
+        "body": "dot.png",
+        "file": {**keys, "url": upload.content_uri},
+        "info": {"mimetype": "image/png", "size": len(PNG)},
+    }
+    return await alice.send(room_id, content)
 
 
 async def test_an_undecryptable_message_gets_one_notice_and_the_bot_stays(
@@ -68,10 +93,14 @@ async def test_an_undecryptable_message_gets_one_notice_and_the_bot_stays(
         first = await alice.send(room_id, garbage, kind="m.room.encrypted")
         second = await alice.send(room_id, garbage, kind="m.room.encrypted")
         await alice.wait_for(room_id, replies_to(bot_user.user_id, first))
-        plain = await alice.send(room_id, garbage | {"session_id": "another-missing-session"}, kind="m.room.encrypted")
+        plain = await alice.send(
+            room_id, garbage | {"session_id": "another-missing-session"}, kind="m.room.encrypted"
+        )
         await alice.wait_for(room_id, replies_to(bot_user.user_id, plain))
     assert not alice.in_room(room_id, replies_to(bot_user.user_id, second))  # one notice per session
-    notices = [e for _, e in alice.events if getattr(e, "sender", None) == bot_user.user_id and hasattr(e, "body")]
+    notices = [
+        e for _, e in alice.events if getattr(e, "sender", None) == bot_user.user_id and hasattr(e, "body")
+    ]
     assert all("couldn't decrypt" in notice.body for notice in notices)
     assert engine.submitted == []
 
@@ -123,7 +152,9 @@ async def test_dedup_stops_a_second_answer_when_old_events_come_again(
         async with running_bot(bot_settings(synapse, bot_user), FakeEngine(dedup_path=dedup), data):
             room_id = await dm_with_bot(alice, bot_user.user_id)
             await alice.send_text(room_id, "warm up")
-            await alice.wait_for(room_id, replies_to(bot_user.user_id, await alice.send_text(room_id, "sync")))
+            await alice.wait_for(
+                room_id, replies_to(bot_user.user_id, await alice.send_text(room_id, "sync"))
+            )
             old_token = json.loads(session.read_text())["next_batch"]
             asked = await alice.send_text(room_id, "answer me once")
             await alice.wait_answer(room_id, bot_user.user_id, asked, "echo: answer me once")
@@ -135,4 +166,3 @@ async def test_dedup_stops_a_second_answer_when_old_events_come_again(
             await alice.wait_answer(room_id, bot_user.user_id, later, "echo: later")
     assert asked in engine.duplicates
     assert len(alice.in_room(room_id, replies_to(bot_user.user_id, asked))) == 1
-    assert shutil.which is not None

@@ -374,3 +374,79 @@ async def test_local_openai_compatible_server_needs_no_key(
 
     assert result.text == "You said: hi"
     assert llm_server.chat_requests[-1].json["max_tokens"] == 64  # compat servers know max_tokens
+
+
+# The httpx2 transport (http_transport="httpx") maps transport failures differently: check the
+# behaviours that depend on that mapping on both transports.
+TRANSPORTS = ["aiohttp", "httpx"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_transport_failures_classified_alike(
+    llm_server: LLMServer, make_registry: MakeRegistry, kind: ProviderKind, transport: str
+) -> None:
+    registry = await make_registry(
+        [config_for(llm_server, kind, timeout_s=0.3, max_retries=0, http_transport=transport)]
+    )
+    chain = registry.build_chain([ModelRef(provider=kind, model="m")])
+    llm_server.script(hang(), drop_mid_stream("Hi "), reply("streamed fine"))
+
+    with pytest.raises(ProviderError) as hung:
+        await chain.chat(ask())
+    with pytest.raises(ProviderError) as dropped:
+        await chain.chat(ask(), Collector())
+    collector = Collector()
+    result = await chain.chat(ask(), collector)
+
+    assert hung.value.kind is ErrorKind.TIMEOUT
+    assert dropped.value.kind is ErrorKind.CONNECTION
+    assert collector.text == result.text == "streamed fine"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_refused_connection_is_a_connection_error(
+    make_registry: MakeRegistry, kind: ProviderKind, transport: str
+) -> None:
+    unreachable = "http://127.0.0.1:9/v1" if kind == "openai" else "http://127.0.0.1:9"
+    config = ProviderConfig.model_validate(
+        {
+            "name": kind,
+            "kind": kind,
+            "base_url": unreachable,
+            "api_key": "k",
+            "max_retries": 0,
+            "http_transport": transport,
+        }
+    )
+    registry = await make_registry([config])
+
+    with pytest.raises(ProviderError) as caught:
+        await registry.build_chain([ModelRef(provider=kind, model="m")]).chat(ask())
+
+    assert caught.value.kind is ErrorKind.CONNECTION
+
+
+async def test_openai_json_mode_and_token_limit_parameter_on_the_wire(
+    llm_server: LLMServer, make_registry: MakeRegistry
+) -> None:
+    config = config_for(llm_server, "openai", max_tokens_param="max_completion_tokens")
+    registry = await make_registry([config])
+    request = ChatRequest(
+        model="m",
+        system="Answer in JSON.",
+        messages=(ChatMessage(role="user", content="facts?"),),
+        max_tokens=99,
+        temperature=0.2,
+        json_mode=True,
+    )
+
+    await registry.build_chain([ModelRef(provider="openai", model="m")]).chat(request)
+
+    sent = llm_server.chat_requests[-1].json
+    assert sent["response_format"] == {"type": "json_object"}
+    assert sent["max_completion_tokens"] == 99
+    assert "max_tokens" not in sent
+    assert sent["temperature"] == 0.2
+    assert sent["messages"][0] == {"role": "system", "content": "Answer in JSON."}

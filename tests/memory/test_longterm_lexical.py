@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from memory.lexical import LexicalDoc, LexicalIndex, partition_token, query_terms
+from memory.sqlite.db import Database
+
+ALICE, BOB = partition_token("d", "alice"), partition_token("d", "bob")
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(tmp_path / "lex.sqlite3")
+    await database.open()
+    yield database
+    await database.close()
+
+
+def doc(doc_id: str, text: str, part: str = ALICE, ts: float = 0.0) -> LexicalDoc:
+    return LexicalDoc(id=doc_id, text=text, partitions=(part,), timestamp=ts)
+
+
+async def test_ranks_by_bm25_within_the_callers_partitions_only(db: Database) -> None:
+    index = LexicalIndex(db, name="t")
+    await index.start()
+    await index.add(
+        [
+            doc("a1", "I went sailing on the lake with my uncle"),
+            doc("a2", "sailing sailing sailing, the boat and the lake"),
+            doc("a3", "bought groceries"),
+            doc("b1", "Bob went sailing on the lake too", part=BOB),
+        ]
+    )
+    hits = await index.search("Tell me about sailing on the lake", partitions=[ALICE], k=10)
+    assert [h.id for h in hits][:2] == ["a2", "a1"]
+    assert "b1" not in {h.id for h in hits}
+    assert "a3" not in {h.id for h in hits}
+    assert {h.id for h in await index.search("sailing", partitions=[ALICE, BOB], k=10)} == {"a1", "a2", "b1"}
+    assert await index.search("sailing", partitions=[], k=10) == []
+
+
+async def test_add_replaces_by_id_and_survives_reopening(tmp_path: Path) -> None:
+    first = Database(tmp_path / "lex.sqlite3")
+    index = LexicalIndex(first, name="t")
+    await index.start()
+    await index.add([doc("x", "my favourite colour is teal")])
+    await index.add([doc("x", "my favourite colour is orange now")])
+    await first.close()
+
+    reopened = Database(tmp_path / "lex.sqlite3")
+    index = LexicalIndex(reopened, name="t")
+    await index.start()
+    assert await index.search("teal", partitions=[ALICE], k=5) == []
+    assert [h.id for h in await index.search("orange colour", partitions=[ALICE], k=5)] == ["x"]
+    await index.delete(["x"])
+    assert await index.search("orange", partitions=[ALICE], k=5) == []
+    await reopened.close()
+
+
+async def test_time_bounds_and_stemming(db: Database) -> None:
+    index = LexicalIndex(db, name="t")
+    await index.start()
+    await index.add(
+        [doc("old", "we were baking bread", ts=100.0), doc("new", "I baked bread again", ts=200.0)]
+    )
+    assert {h.id for h in await index.search("bake", partitions=[ALICE], k=5)} == {"old", "new"}
+    inside = await index.search("bake", partitions=[ALICE], k=5, since=150.0, until=250.0)
+    assert [h.id for h in inside] == ["new"]
+
+
+def test_question_scaffolding_is_not_searched_for() -> None:
+    assert query_terms("What did I tell you about my sister yesterday?") == ["sister"]
+    assert query_terms('He said "DROP" OR 1=1 NEAR(x*') == ["drop", "1", "near"]
+
+
+async def test_fts_syntax_in_a_query_is_treated_as_words(db: Database) -> None:
+    index = LexicalIndex(db, name="t")
+    await index.start()
+    await index.add([doc("q", "the NEAR operator and a star")])
+    hits = await index.search('NEAR( "star* OR -', partitions=[ALICE], k=5)
+    assert [h.id for h in hits] == ["q"]
