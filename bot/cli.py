@@ -39,10 +39,14 @@ PersonaOption = Annotated[str | None, typer.Option("--persona", "-p", help="pers
 
 def _settings(**overrides: Any) -> Settings:
     try:
-        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+        settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
+        # Platform settings assembled from MATRIX_* / DISCORD_TOKEN are checked now, not mid-start.
+        settings.discord_settings()
+        settings.matrix_settings()
     except ConfigError as exc:
         _console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
+    return settings
 
 
 def _run(coro: Coroutine[Any, Any, int]) -> None:

@@ -97,12 +97,16 @@ class Settings(BaseSettings):
         if self.matrix is not None:
             return self.matrix
         if self.matrix_homeserver and self.matrix_user_id:
-            return MatrixSettings(
-                homeserver=self.matrix_homeserver,
-                user_id=self.matrix_user_id,
-                password=self.matrix_password,
-                access_token=self.matrix_access_token,
-            )
+            try:
+                return MatrixSettings(
+                    homeserver=self.matrix_homeserver,
+                    user_id=self.matrix_user_id,
+                    password=self.matrix_password,
+                    access_token=self.matrix_access_token,
+                )
+            except ValidationError as exc:
+                problems = "; ".join(str(e["msg"]) for e in exc.errors())
+                raise ConfigError(f"Matrix settings (MATRIX_*): {problems}") from None
         return None
 
     @classmethod

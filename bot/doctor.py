@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from rich.console import Console
 
 from adapters.discord.doctor import check_discord
+from adapters.matrix.doctor import check_matrix
 from bot.config import Settings
 from bot.stores import build_embedder
 from bot.wiring import provider_configs, provider_is_configured
@@ -120,6 +121,13 @@ async def check_platforms(settings: Settings) -> list[Finding]:
             findings.append(Finding(ok=check.ok, what="discord", fix="" if check.ok else check.message))
             if check.ok:
                 findings[-1] = Finding(ok=True, what=f"discord: {check.message}")
+    matrix = settings.matrix_settings()
+    if matrix is not None:
+        for found in await check_matrix(matrix, settings.data_dir):
+            ok = found.level != "error"
+            findings.append(
+                Finding(ok=ok, what=f"matrix: {found.text}" if ok else "matrix", fix="" if ok else found.text)
+            )
     return findings
 
 

@@ -129,9 +129,12 @@ class MatrixAdapter:
                 delay = min(delay * 2, self._settings.sync_backoff_max)
                 continue
             delay = self._settings.sync_backoff_initial
-            await self._after_sync(response, dispatch=not catching_up)
+            try:
+                await self._after_sync(response, dispatch=not catching_up)
+                await self._sessions.update(next_batch=response.next_batch)
+            except Exception:  # e.g. a full disk: log it loudly, keep syncing
+                _log.exception("matrix: handling a sync response failed")
             since = response.next_batch
-            await self._sessions.update(next_batch=since)
             catching_up = False
             self._ready.set()
 

@@ -107,7 +107,8 @@ class EventHandler:
             return
         policy = self._settings.policy_for(room.room_id, is_dm=message.is_dm)
         in_bot_thread = relations.thread_root is not None and (
-            relations.thread_root in self._bot_threads or relations.thread_root in self._own_events
+            relations.thread_root in self._bot_threads
+            or await self._is_own_event(room.room_id, relations.thread_root)
         )
         addressed = is_addressed(
             policy=policy,
@@ -239,8 +240,9 @@ class EventHandler:
 
     async def _undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
         """One notice per Megolm session (not per message) plus a key request; never silence."""
-        with contextlib.suppress(LocalProtocolError):  # already requested for this session
-            await self._client.request_room_key(event)
+        if self._client.olm is not None:  # without a key store there is nobody to ask for
+            with contextlib.suppress(LocalProtocolError):  # already requested for this session
+                await self._client.request_room_key(event)
         if event.session_id in self._undecryptable_sessions:
             return
         self._undecryptable_sessions.add(event.session_id)
