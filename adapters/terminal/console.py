@@ -145,13 +145,15 @@ class TerminalAdapter:
         if parsed.local == "quit":
             return False
         if parsed.name is None:
-            self._print_note(f"Unknown command {line.split(maxsplit=1)[0]!r}.\n\n{HELP_TEXT}")
+            self._print_note(f"Unknown command {line.split(maxsplit=1)[0]!r}.\n\n```text\n{HELP_TEXT}\n```")
+            return True
+        if parsed.name == "help":
+            # The engine's help names commands generically; the terminal has its own syntax.
+            self._print_note(f"```text\n{HELP_TEXT}\n```")
             return True
         result = await self._engine.command(
             Command(name=parsed.name, args=parsed.args, context=self._message(""), is_admin=True)
         )
-        if parsed.name == "help":
-            result = CommandResult(text=f"{result.text}\n\n{HELP_TEXT}")
         await self._show_result(result)
         return True
 
