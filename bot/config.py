@@ -9,7 +9,7 @@ DISCORD_TOKEN and MATRIX_* are accepted under those names. Components receive th
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import (
@@ -74,9 +74,11 @@ class Settings(BaseSettings):
     engine: EngineSettings = Field(default_factory=EngineSettings)
     learning: LearningSettings = Field(default_factory=LearningSettings)
     terminal: TerminalSettings = Field(default_factory=TerminalSettings)
-    discord: DiscordSettings | None = None
+    # Platform sections stay raw here and are validated by discord_settings()/matrix_settings(),
+    # so their secrets can come from DISCORD_TOKEN / MATRIX_* while policies live in YAML.
+    discord: dict[str, Any] | None = None
     discord_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices("DISCORD_TOKEN"))
-    matrix: MatrixSettings | None = None
+    matrix: dict[str, Any] | None = None
     matrix_homeserver: str | None = Field(default=None, validation_alias=AliasChoices("MATRIX_HOMESERVER"))
     matrix_user_id: str | None = Field(default=None, validation_alias=AliasChoices("MATRIX_USER_ID"))
     matrix_password: SecretStr | None = Field(default=None, validation_alias=AliasChoices("MATRIX_PASSWORD"))
@@ -85,29 +87,30 @@ class Settings(BaseSettings):
     )
 
     def discord_settings(self) -> DiscordSettings | None:
-        """Discord is on when DISCORD_TOKEN (or FAMILIAR_DISCORD__TOKEN) is set."""
-        if self.discord is not None:
-            return self.discord
+        """Discord is on when a token is set (DISCORD_TOKEN or discord.token); the rest of the
+        `discord` section (policies, admins) may live in the YAML file while the token stays in .env."""
+        raw = dict(self.discord or {})
         if self.discord_token is not None:
-            return DiscordSettings(token=self.discord_token)
-        return None
+            raw.setdefault("token", self.discord_token)
+        if not raw:
+            return None
+        return _platform_model(DiscordSettings, raw, "discord", "DISCORD_TOKEN")
 
     def matrix_settings(self) -> MatrixSettings | None:
-        """Matrix is on when MATRIX_HOMESERVER and MATRIX_USER_ID (or FAMILIAR_MATRIX__*) are set."""
-        if self.matrix is not None:
-            return self.matrix
-        if self.matrix_homeserver and self.matrix_user_id:
-            try:
-                return MatrixSettings(
-                    homeserver=self.matrix_homeserver,
-                    user_id=self.matrix_user_id,
-                    password=self.matrix_password,
-                    access_token=self.matrix_access_token,
-                )
-            except ValidationError as exc:
-                problems = "; ".join(str(e["msg"]) for e in exc.errors())
-                raise ConfigError(f"Matrix settings (MATRIX_*): {problems}") from None
-        return None
+        """Matrix is on when MATRIX_HOMESERVER and MATRIX_USER_ID (or a `matrix` section) are set."""
+        raw = dict(self.matrix or {})
+        env = {
+            "homeserver": self.matrix_homeserver,
+            "user_id": self.matrix_user_id,
+            "password": self.matrix_password,
+            "access_token": self.matrix_access_token,
+        }
+        for key, value in env.items():
+            if value is not None:
+                raw.setdefault(key, value)
+        if not raw:
+            return None
+        return _platform_model(MatrixSettings, raw, "matrix", "MATRIX_*")
 
     @classmethod
     def settings_customise_sources(
@@ -143,10 +146,24 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Set
         raise ConfigError(describe_validation_error(exc)) from None
 
 
-def describe_validation_error(exc: ValidationError) -> str:
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _platform_model(model: type[_M], raw: dict[str, Any], section: str, env_hint: str) -> _M:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        message = describe_validation_error(exc, prefix=(section,))
+        raise ConfigError(
+            f"{message}\n  ({env_hint} and FAMILIAR_{section.upper()}__* set this section)"
+        ) from None
+
+
+def describe_validation_error(exc: ValidationError, prefix: tuple[str, ...] = ()) -> str:
     lines = ["Invalid configuration:"]
     for err in exc.errors():
-        dotted = ".".join(str(part) for part in err["loc"])
-        env_name = "FAMILIAR_" + "__".join(str(p).upper() for p in err["loc"])
+        loc = (*prefix, *(str(part) for part in err["loc"]))
+        dotted = ".".join(loc)
+        env_name = "FAMILIAR_" + "__".join(p.upper() for p in loc)
         lines.append(f"  {dotted} (env {env_name}): {err['msg']}")
     return "\n".join(lines)

@@ -1,0 +1,52 @@
+"""Settings: read once, secrets from the usual variables, malformed values named by key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+
+
+def test_defaults_need_no_environment(tmp_path: Path) -> None:
+    settings = load_settings(env_file=None)
+    assert settings.discord_settings() is None
+    assert settings.matrix_settings() is None
+    assert settings.persona == "default"
+
+
+def test_sdk_variables_are_read_from_dotenv(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("OPENAI_API_KEY=sk-from-dotenv\nOPENAI_BASE_URL=http://127.0.0.1:9/v1\n")
+    settings = load_settings(env_file=env)
+    assert settings.openai_api_key is not None
+    assert settings.openai_api_key.get_secret_value() == "sk-from-dotenv"
+    assert "sk-from-dotenv" not in repr(settings)  # secrets never show up in logs or /config
+
+
+def test_discord_token_and_yaml_policies_combine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "familiar.yaml"
+    config.write_text("discord:\n  admin_user_ids: [42]\n  defaults: {trigger: open}\n")
+    monkeypatch.setenv("DISCORD_TOKEN", "token-from-env")
+    monkeypatch.setenv("FAMILIAR_CONFIG", str(config))
+    discord = load_settings(env_file=None).discord_settings()
+    assert discord is not None
+    assert discord.token.get_secret_value() == "token-from-env"
+    assert discord.admin_user_ids == [42]
+
+
+def test_matrix_without_credentials_names_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MATRIX_HOMESERVER", "https://matrix.example.org")
+    monkeypatch.setenv("MATRIX_USER_ID", "@bot:example.org")
+    settings = load_settings(env_file=None)
+    with pytest.raises(ConfigError, match="matrix"):
+        settings.matrix_settings()
+
+
+def test_a_malformed_nested_value_names_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAMILIAR_LEARNING__REFLECTION_HOUR", "25")
+    with pytest.raises(ConfigError) as info:
+        load_settings(env_file=None)
+    assert "learning.reflection_hour" in str(info.value)
+    assert "FAMILIAR_LEARNING__REFLECTION_HOUR" in str(info.value)
