@@ -14,7 +14,8 @@
     `run_in_executor` on the default pool, calls the same stores through a sync wrapper and
     the same server with a blocking HTTP client. Ratio of wall times, same run.
 
-Filling 100k memories takes a few minutes (Chroma inserts); item vectors are jittered copies
+Filling 100k memories takes about 25 minutes on 2 cores (per-owner Chroma partitions + FTS);
+`--data-dir DIR` keeps the filled store for the next run; item vectors are jittered copies
 of a real-model pool, queries always go through the real model. Prints numbers; asserts nothing.
 """
 
@@ -449,8 +450,10 @@ async def main_async(args: argparse.Namespace) -> None:
     await counter.load()
     L, users = args.latency, args.users
     with tempfile.TemporaryDirectory(prefix="bench-turns-") as tmp:
+        # --data-dir keeps a filled store between runs (filling 100k takes minutes; known ids are skipped)
+        data_dir = Path(args.data_dir) if args.data_dir else Path(tmp)
         opened = (
-            real_stores(Path(tmp), args.memories, users)
+            real_stores(data_dir, args.memories, users)
             if args.stores == "real"
             else fake_stores(args.memories, users)
         )
@@ -522,6 +525,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.5, help="LLM latency L in seconds")
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--stores", choices=["real", "fake"], default="real")
+    parser.add_argument("--data-dir", default="", help="reuse (and keep) this store directory")
     parser.add_argument("--serve", type=float, default=None, help=argparse.SUPPRESS)  # child process mode
     args = parser.parse_args()
     if args.serve is not None:
