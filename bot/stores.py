@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 from redis.asyncio import Redis
 
 from bot.config import EmbeddingSettings, Settings
-from memory.base import EventDedup, HistoryStore, RateLimiter, Stores
+from memory.base import EventDedup, HistoryStore, RateLimiter, SessionLocks, Stores
 from memory.chroma.index import ChromaIndex
 from memory.embeddings.base import Embedder
 from memory.embeddings.onnx import OnnxEmbedder
@@ -22,6 +22,7 @@ from memory.longterm.hybrid import HybridMemory
 from memory.redis.dedup import RedisEventDedup
 from memory.redis.history import RedisHistoryStore
 from memory.redis.limits import RedisRateLimiter
+from memory.redis.lock import RedisSessionLocks
 from memory.sqlite.db import Database
 from memory.sqlite.dedup import SqliteEventDedup
 from memory.sqlite.facts import SqliteFactStore
@@ -87,7 +88,7 @@ async def open_stores(settings: Settings, stack: AsyncExitStack) -> OpenedStores
     await db.open()
     stack.push_async_callback(db.close)
 
-    history, dedup, limits = await _hot_stores(settings, db, stack)
+    history, dedup, limits, locks = await _hot_stores(settings, db, stack)
     embedder = await _started(stack, build_embedder(settings.embedding))
     vectors = await _started(stack, build_vectors(settings, embedder))
     memory = await _started(stack, HybridMemory(db=db, vectors=vectors, embedder=embedder))
@@ -106,6 +107,7 @@ async def open_stores(settings: Settings, stack: AsyncExitStack) -> OpenedStores
         journal=journal,
         kb=kb,
         links=links,
+        locks=locks,
     )
     return OpenedStores(
         stores=stores, journal=journal, journal_files=journal_files, kb=kb, db=db, embedder=embedder
@@ -114,8 +116,8 @@ async def open_stores(settings: Settings, stack: AsyncExitStack) -> OpenedStores
 
 async def _hot_stores(
     settings: Settings, db: Database, stack: AsyncExitStack
-) -> tuple[HistoryStore, EventDedup, RateLimiter]:
-    """History, dedup and rate limits: Redis when REDIS_URL is set, else SQLite."""
+) -> tuple[HistoryStore, EventDedup, RateLimiter, SessionLocks | None]:
+    """History, dedup, rate limits (and cross-process session locks): Redis when REDIS_URL is set."""
     if settings.redis_url:
         client = Redis.from_url(settings.redis_url)
         stack.push_async_callback(client.aclose)
@@ -125,9 +127,11 @@ async def _hot_stores(
             await _started(stack, RedisHistoryStore(client)),
             await _started(stack, RedisEventDedup(client)),
             await _started(stack, RedisRateLimiter(client)),
+            RedisSessionLocks(client),
         )
     return (
         await _started(stack, SqliteHistoryStore(db)),
         await _started(stack, SqliteEventDedup(db)),
         await _started(stack, SqliteRateLimiter(db)),
+        None,
     )

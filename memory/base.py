@@ -8,6 +8,7 @@ composition root and closed by it (`close()` is idempotent).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -137,6 +138,16 @@ class IdentityLinks(Closeable, Protocol):
     async def unlink(self, identity: str) -> None: ...
 
 
+class SessionLocks(Protocol):
+    """Cross-process turn slots (Redis): one turn at a time per session across every process.
+
+    In one process the engine's own per-session queue already serialises turns; this adds the
+    guarantee when several processes share the same platform events or sessions.
+    """
+
+    def lock(self, session: str) -> AbstractAsyncContextManager[object]: ...
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Stores:
     """Everything the engine remembers through; built and closed by the composition root."""
@@ -149,4 +160,5 @@ class Stores:
     journal: JournalStore
     kb: KnowledgeBase
     links: IdentityLinks
+    locks: SessionLocks | None = None  # set when REDIS_URL is configured
     extra: dict[str, Any] | None = None

@@ -180,6 +180,14 @@ class PersonaEngine:
     # ---- the turn
 
     async def _run_turn(self, batch: Sequence[Pending]) -> TurnOutcome:
+        locks = self._stores.locks
+        if locks is None:
+            return await self._run_turn_locked(batch)
+        # Another process may be answering the same session (shared Redis): take its slot too.
+        async with locks.lock(str(batch[-1].message.session)):
+            return await self._run_turn_locked(batch)
+
+    async def _run_turn_locked(self, batch: Sequence[Pending]) -> TurnOutcome:
         last, sink = batch[-1].message, batch[-1].sink
         messages = tuple(p.message for p in batch)
         persona = self.persona_for(last)
