@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -110,7 +111,10 @@ class FakeDiscord:
         return f"ws://127.0.0.1:{self.port}/gateway"
 
     def next_id(self) -> int:
-        return next(self._ids)
+        """A snowflake carrying the current time, as Discord's do: discord.py dates messages by id."""
+        discord_epoch_ms = 1420070400000
+        now_ms = int(time.time() * 1000) - discord_epoch_ms
+        return (now_ms << 22) | (next(self._ids) & 0x3FFFFF)
 
     # what tests drive -------------------------------------------------------------------------
     async def dispatch(self, event: str, data: Json) -> None:
