@@ -105,7 +105,11 @@ class JournalStore(Closeable, Protocol):
 
     async def search(self, persona: str, visibility: Visibility, text: str, k: int) -> list[JournalEntry]: ...
 
-    async def forget(self, owners: frozenset[str], phrase: str | None = None) -> int: ...
+    async def forget(
+        self, owners: frozenset[str], phrase: str | None = None, *, sources: frozenset[str] = frozenset()
+    ) -> int:
+        """Entries about `owners`, and shared entries built from any of `sources` (their event ids)."""
+        ...
 
 
 class KnowledgeBase(Closeable, Protocol):

@@ -160,11 +160,15 @@ class CommandRunner:
         owners = await self._owners(command.context)
         phrase = command.args.strip() or None
         stores = self._stores
+        # Shared journal entries (a room conversation with several people) have no single owner:
+        # they are found through the asker's event ids, collected before history forgets them.
+        sources = frozenset(t.event_id for t in await stores.history.export(owners) if t.role == "user")
+        journal = await stores.journal.forget(owners, phrase, sources=sources)
         counts = {
             "messages": await stores.history.forget(owners, phrase),
             "memories": await stores.memory.forget(owners, phrase),
             "facts": await stores.facts.forget(owners, phrase),
-            "journal entries": await stores.journal.forget(owners, phrase),
+            "journal entries": journal,
         }
         what = f'everything mentioning "{phrase}"' if phrase else "everything about you"
         summary = ", ".join(f"{n} {k}" for k, n in counts.items())

@@ -83,6 +83,10 @@ def _row_to_entry(row: aiosqlite.Row) -> JournalEntry:
     )
 
 
+def _ids(raw: str) -> set[str]:
+    return set(json.loads(raw))
+
+
 def _fts_query(text: str) -> str:
     """Any of the words, each quoted so FTS5 syntax in user text is inert."""
     words = dict.fromkeys(w.lower() for w in _WORD.findall(text))
@@ -166,18 +170,26 @@ class SqliteJournalStore:
         )
         return [_row_to_entry(r) for r in rows]
 
-    async def forget(self, owners: frozenset[str], phrase: str | None = None) -> int:
-        """Delete entries about these owners (all, or those whose text contains `phrase`)."""
-        if not owners:
+    async def forget(
+        self, owners: frozenset[str], phrase: str | None = None, *, sources: frozenset[str] = frozenset()
+    ) -> int:
+        """Delete entries about these owners, and shared entries (no single owner) built from any of
+        `sources` (the owners' event ids); all of them, or those whose text contains `phrase`."""
+        if not owners and not sources:
             return 0
-        sql = f"SELECT rowid, text FROM journal WHERE owner IN ({', '.join('?' * len(owners))})"
-        params: list[Any] = sorted(owners)
+        sql = "SELECT rowid, text, owner, source_ids FROM journal"
+        params: list[Any] = []
         if phrase is not None:
-            sql += " AND instr(lower(text), lower(?)) > 0"
+            sql += " WHERE instr(lower(text), lower(?)) > 0"
             params.append(phrase.strip())
         async with self._db.transaction() as conn:
             async with conn.execute(sql, params) as cur:
-                doomed = [(r["rowid"], r["text"]) for r in await cur.fetchall()]
+                rows = await cur.fetchall()
+            doomed = [
+                (r["rowid"], r["text"])
+                for r in rows
+                if r["owner"] in owners or (sources and not sources.isdisjoint(_ids(r["source_ids"])))
+            ]
             for rowid, text in doomed:
                 # External-content FTS5 needs the old text to remove its index entries.
                 await conn.execute(

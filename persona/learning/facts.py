@@ -8,6 +8,7 @@ turn is skipped, never crashing the background queue.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import re
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from memory.base import FactStore
-from memory.records import DM_SCOPE, Dossier, Fact
+from memory.records import DM_SCOPE, Dossier, Fact, Visibility
 from persona.hooks import CompletedTurn
 from persona.learning.parsing import ExtractedFact, parse_extraction
 from persona.learning.prompts import Line, fact_extraction_system, fact_extraction_user
@@ -92,6 +93,25 @@ def trim_to_budget(text: str, budget: int, count: Callable[[str], int]) -> str:
     return " ".join(words)
 
 
+def per_author(turn: CompletedTurn) -> list[CompletedTurn]:
+    """The turn split by author, in order of first appearance; the asker keeps their visibility."""
+    authors = list(dict.fromkeys(m.identity for m in turn.messages))
+    if len(authors) == 1:
+        return [turn]
+    parts = []
+    for identity in authors:
+        mine = tuple(m for m in turn.messages if m.identity == identity)
+        visibility = (
+            turn.visibility
+            if identity == turn.owner
+            else Visibility(
+                owners=frozenset({identity}), scope=turn.scope, room_shared=turn.visibility.room_shared
+            )
+        )
+        parts.append(dataclasses.replace(turn, messages=mine, visibility=visibility))
+    return parts
+
+
 class FactLearner:
     """PostTurnHook: learns durable facts about the asker and keeps their dossier current."""
 
@@ -113,6 +133,12 @@ class FactLearner:
         self._clock = clock
 
     async def after_turn(self, turn: CompletedTurn) -> None:
+        # A merged group turn answers several people: each one's facts are learned from their own
+        # lines only and filed under their own identity (one call per person, usually just one).
+        for part in per_author(turn):
+            await self._learn(part)
+
+    async def _learn(self, turn: CompletedTurn) -> None:
         said = "\n".join(m.text for m in turn.messages)
         if is_trivial(said):
             return

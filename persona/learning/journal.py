@@ -138,7 +138,8 @@ class Journaler:
 
     def _note(self, convo: _Conversation, turn: CompletedTurn, at: datetime) -> None:
         convo.last_at = at
-        convo.owners.add(turn.owner)
+        # Every author of a merged turn took part: one author's name must not own the others' words.
+        convo.owners.update(m.identity for m in turn.messages)
         for m in turn.messages:
             convo.lines.append(Line(author=m.author_name, text=m.text[:_MAX_LINE_CHARS], at=m.timestamp))
             convo.source_ids.append(m.event_id)

@@ -219,8 +219,14 @@ class InMemoryJournal(_Knobs):
     async def search(self, persona: str, visibility: Visibility, text: str, k: int) -> list[JournalEntry]:
         return [e for e in self._visible(persona, visibility) if _matches(e.text, text)][:k]
 
-    async def forget(self, owners: frozenset[str], phrase: str | None = None) -> int:
-        gone = [e for e in self.entries if e.owner in owners and _matches(e.text, phrase)]
+    async def forget(
+        self, owners: frozenset[str], phrase: str | None = None, *, sources: frozenset[str] = frozenset()
+    ) -> int:
+        gone = [
+            e
+            for e in self.entries
+            if (e.owner in owners or not sources.isdisjoint(e.source_ids)) and _matches(e.text, phrase)
+        ]
         self.entries = [e for e in self.entries if e not in gone]
         return len(gone)
 
