@@ -93,11 +93,11 @@ async def open_stores(settings: Settings, stack: AsyncExitStack) -> OpenedStores
     vectors = await _started(stack, build_vectors(settings, embedder))
     memory = await _started(stack, HybridMemory(db=db, vectors=vectors, embedder=embedder))
     facts = await _started(stack, SqliteFactStore(db))
-    journal = await _started(stack, SqliteJournalStore(db))
-    kb = await _started(stack, SqliteKnowledgeBase(db, vectors=vectors, embedder=embedder))
-    links = await _started(stack, SqliteIdentityLinks(db))
     journal_files = JournalFiles(settings.data_dir)
     stack.push_async_callback(journal_files.close)
+    journal = await _started(stack, SqliteJournalStore(db, files=journal_files))
+    kb = await _started(stack, SqliteKnowledgeBase(db, vectors=vectors, embedder=embedder))
+    links = await _started(stack, SqliteIdentityLinks(db))
     stores = Stores(
         history=history,
         dedup=dedup,

@@ -4,7 +4,7 @@ Files live at `DATA_DIR/journal/<persona>/YYYY-MM-DD.md`. They are the bot owner
 (the person running Familiar), so DM-scoped entries are written there too, on purpose: privacy
 scopes govern what reaches chat prompts and other users, not what the operator may read on
 their own disk. Each entry carries an HTML comment with its id, so a retried job never writes
-it twice.
+it twice, and a `/forget` removes the entry's section from the file as well as from SQLite.
 """
 
 from __future__ import annotations
@@ -40,6 +40,19 @@ def render_entry(entry: JournalEntry) -> str:
     )
 
 
+def without_entries(text: str, ids: set[str]) -> tuple[str, int]:
+    """The file text minus the `## ` sections carrying one of these entry ids (pure)."""
+    markers = {f"<!-- journal-entry: {entry_id} -->" for entry_id in ids}
+    sections: list[str] = []
+    for line in text.splitlines(keepends=True):
+        if line.startswith("## ") or not sections:
+            sections.append(line)
+        else:
+            sections[-1] += line
+    kept = [s for s in sections if not any(m in s for m in markers)]
+    return "".join(kept), len(sections) - len(kept)
+
+
 class JournalFiles:
     """Appends journal entries to per-day Markdown files under `data_dir/journal/`."""
 
@@ -63,6 +76,18 @@ class JournalFiles:
             async with aiofiles.open(path, "a", encoding="utf-8") as f:
                 await f.write(header + render_entry(entry))
         _log.debug("journal entry %s appended to %s", entry.id, path)
+
+    async def remove(self, persona: str, day: str, ids: set[str]) -> int:
+        """Drop the sections of these entries from the day's file (after a `/forget`)."""
+        path = self.path_for(persona, day)
+        lock = self._locks.setdefault(path, asyncio.Lock())
+        async with lock:
+            text = await self._read(path)
+            kept, removed = without_entries(text, ids)
+            if removed:
+                async with aiofiles.open(path, "w", encoding="utf-8") as f:
+                    await f.write(kept)
+        return removed
 
     async def read(self, persona: str, day: str) -> str:
         """The day's file, or "" when nothing was written that day."""

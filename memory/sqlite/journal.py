@@ -17,6 +17,7 @@ from typing import Any, Literal, cast
 
 import aiosqlite
 
+from memory.journal_files import JournalFiles
 from memory.records import DM_SCOPE, JournalEntry, Visibility
 from memory.sqlite.db import Database
 
@@ -96,7 +97,8 @@ def _fts_query(text: str) -> str:
 class SqliteJournalStore:
     """JournalStore on the shared Database (see memory.base.JournalStore)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, files: JournalFiles | None = None) -> None:
+        self._files = files  # the Markdown mirror: forgotten entries leave it too
         self._db = db
 
     async def start(self) -> None:
@@ -170,6 +172,15 @@ class SqliteJournalStore:
         )
         return [_row_to_entry(r) for r in rows]
 
+    async def _forget_in_files(self, rows: list[aiosqlite.Row]) -> None:
+        if self._files is None:
+            return
+        by_day: dict[tuple[str, str], set[str]] = {}
+        for row in rows:
+            by_day.setdefault((row["persona"], row["day"]), set()).add(row["id"])
+        for (persona, day), ids in by_day.items():
+            await self._files.remove(persona, day, ids)
+
     async def forget(
         self, owners: frozenset[str], phrase: str | None = None, *, sources: frozenset[str] = frozenset()
     ) -> int:
@@ -177,7 +188,7 @@ class SqliteJournalStore:
         `sources` (the owners' event ids); all of them, or those whose text contains `phrase`."""
         if not owners and not sources:
             return 0
-        sql = "SELECT rowid, text, owner, source_ids FROM journal"
+        sql = "SELECT rowid, text, owner, source_ids, id, persona, day FROM journal"
         params: list[Any] = []
         if phrase is not None:
             sql += " WHERE instr(lower(text), lower(?)) > 0"
@@ -185,11 +196,12 @@ class SqliteJournalStore:
         async with self._db.transaction() as conn:
             async with conn.execute(sql, params) as cur:
                 rows = await cur.fetchall()
-            doomed = [
-                (r["rowid"], r["text"])
+            gone = [
+                r
                 for r in rows
                 if r["owner"] in owners or (sources and not sources.isdisjoint(_ids(r["source_ids"])))
             ]
+            doomed = [(r["rowid"], r["text"]) for r in gone]
             for rowid, text in doomed:
                 # External-content FTS5 needs the old text to remove its index entries.
                 await conn.execute(
@@ -197,5 +209,6 @@ class SqliteJournalStore:
                     (rowid, text),
                 )
                 await conn.execute("DELETE FROM journal WHERE rowid = ?", (rowid,))
+        await self._forget_in_files(gone)
         _log.info("forgot %s journal entries", len(doomed))
         return len(doomed)

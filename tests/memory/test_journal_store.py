@@ -134,3 +134,51 @@ def test_python_rule_matches_documented_cases() -> None:
     assert not journal_visible(seen_by(BOB, "dm"), ALICE, "dm")
     assert journal_visible(seen_by(BOB, LOUNGE), None, LOUNGE)
     assert not journal_visible(seen_by(BOB, "room:terminal:garden"), None, LOUNGE)
+
+
+async def test_forgotten_entries_leave_the_markdown_files_too(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from memory.journal_files import JournalFiles
+    from memory.records import JournalEntry
+    from memory.sqlite.db import Database
+    from memory.sqlite.journal import SqliteJournalStore
+
+    db = Database(tmp_path / "j.db")
+    await db.open()
+    files = JournalFiles(tmp_path)
+    store = SqliteJournalStore(db, files=files)
+    await store.start()
+    at = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+    kept = JournalEntry(
+        id="keep",
+        persona="p",
+        day="2026-11-24",
+        kind="entry",
+        text="Bob baked bread.",
+        scope="room:discord:1",
+        created_at=at,
+        owner="discord:bob",
+        source_ids=("b1",),
+    )
+    shared = JournalEntry(
+        id="shared",
+        persona="p",
+        day="2026-11-24",
+        kind="entry",
+        text="Alice's cat Miso napped.",
+        scope="room:discord:1",
+        created_at=at,
+        owner=None,
+        source_ids=("a1", "b2"),
+    )
+    for entry in (kept, shared):
+        await store.add(entry)
+        await files.append(entry)
+
+    assert await store.forget(frozenset({"discord:alice"}), "miso", sources=frozenset({"a1"})) == 1
+
+    text = await files.read("p", "2026-11-24")
+    assert "Miso" not in text
+    assert "Bob baked bread." in text
+    await db.close()
