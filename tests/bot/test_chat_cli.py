@@ -102,3 +102,38 @@ async def test_a_malformed_setting_names_the_key(tmp_path: Path) -> None:
     _, err = await asyncio.wait_for(proc.communicate(), timeout=60)
     assert proc.returncode == 2
     assert "engine.rate_limit_per_minute" in err.decode()
+
+
+async def _doctor(env_extra: dict[str, str], cwd: Path) -> tuple[int, str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "FAMILIAR_DATA_DIR": str(cwd / "data"), **env_extra}
+    env.pop("OPENAI_API_KEY", None)
+    env.pop("OPENAI_BASE_URL", None)
+    env.update(env_extra)
+    proc = await asyncio.create_subprocess_exec(
+        *FAMILIAR,
+        "doctor",
+        cwd=cwd,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), timeout=120)
+    return proc.returncode or 0, out.decode()
+
+
+async def test_doctor_passes_when_the_provider_answers_and_serves_the_model(tmp_path: Path) -> None:
+    async with LLMServer(models=("gpt-4o-mini",)) as server:
+        code, out = await _doctor(
+            {"OPENAI_BASE_URL": server.openai_base_url, "OPENAI_API_KEY": "k"}, tmp_path
+        )
+    assert code == 0, out
+    assert "provider openai / model gpt-4o-mini" in out
+    assert "All good." in out
+
+
+async def test_doctor_says_what_to_fix_without_a_key(tmp_path: Path) -> None:
+    code, out = await _doctor({}, tmp_path)
+    assert code == 1
+    assert "FAIL" in out
+    assert "OPENAI_API_KEY" in out
