@@ -15,7 +15,7 @@ from rich.markdown import Markdown
 
 from adapters.base import Adapter
 from adapters.terminal import TerminalAdapter
-from bot.adapters import server_adapters
+from bot.adapters import server_adapters, speech_transcriber
 from bot.app import AdapterFailed, App
 from bot.config import ConfigError, Settings, load_settings
 from bot.doctor import run_doctor
@@ -88,9 +88,13 @@ def run(
 
 
 async def _serve(settings: Settings, *, terminal: bool) -> int:
-    async with App(settings) as application:
+    # The transcriber's stack closes it after the adapters stopped, before the engine's stores close.
+    async with App(settings) as application, AsyncExitStack() as speech_stack:
         engine = application.built.engine
-        adapters: list[Adapter] = list(server_adapters(settings, engine))
+        transcriber = speech_transcriber(settings)
+        if transcriber is not None:
+            speech_stack.push_async_callback(transcriber.close)
+        adapters: list[Adapter] = list(server_adapters(settings, engine, transcriber=transcriber))
         if terminal or not adapters:
             if not adapters:
                 _console.print("No Discord or Matrix settings found: starting the terminal chat.")

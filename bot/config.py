@@ -24,6 +24,7 @@ from adapters.matrix.settings import MatrixSettings
 from adapters.terminal.settings import TerminalSettings
 from persona.learning.settings import LearningSettings
 from persona.providers.config import ProviderConfig
+from persona.providers.speech import SpeechSettings
 from persona.settings import EngineSettings
 
 
@@ -70,6 +71,7 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("CHROMA_URL", "FAMILIAR_CHROMA_URL")
     )
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    speech: SpeechSettings = Field(default_factory=SpeechSettings)  # voice messages -> text
 
     engine: EngineSettings = Field(default_factory=EngineSettings)
     learning: LearningSettings = Field(default_factory=LearningSettings)
@@ -85,6 +87,17 @@ class Settings(BaseSettings):
     matrix_access_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("MATRIX_ACCESS_TOKEN")
     )
+
+    def speech_settings(self) -> SpeechSettings | None:
+        """Speech-to-text when enabled; an unset endpoint or key falls back to the OpenAI ones."""
+        if not self.speech.enabled:
+            return None
+        return self.speech.model_copy(
+            update={
+                "base_url": self.speech.base_url or self.openai_base_url,
+                "api_key": self.speech.api_key or self.openai_api_key,
+            }
+        )
 
     def discord_settings(self) -> DiscordSettings | None:
         """Discord is on when a token is set (DISCORD_TOKEN or discord.token); the rest of the

@@ -1,8 +1,8 @@
 """Fetch (or refuse) a message's attachments for the engine.
 
 Images are loaded within a size cap for vision models, text files are inlined within a cap, voice
-and audio are marked and transcribed only when a `Transcriber` is configured (none ships: without
-one the engine gets a one-line note). Anything refused becomes one clear `note`, never raw bytes.
+and audio are marked and transcribed only when a `Transcriber` is configured (without one, or when
+it fails, the engine gets a one-line note). Anything refused becomes one clear `note`, never raw bytes.
 """
 
 from __future__ import annotations
@@ -126,7 +126,11 @@ async def _finish(
             return replace(
                 base, data=data, note=f"[voice message {file.filename}: no speech-to-text configured]"
             )
-        transcript = await transcriber.transcribe(data, filename=file.filename, content_type=content_type)
+        try:
+            transcript = await transcriber.transcribe(data, filename=file.filename, content_type=content_type)
+        except Exception:  # any speech-to-text failure: the message still goes through, with a note
+            _log.warning("transcribing %s failed", file.filename, exc_info=True)
+            return replace(base, data=data, note=f"[voice message {file.filename}: could not be transcribed]")
         return replace(base, data=data, text=transcript)
     return replace(base, data=data)
 

@@ -94,9 +94,20 @@ async def _transcribed(attachment: Attachment, transcriber: Transcriber | None) 
             data=attachment.data,
             note="Voice message not transcribed: no speech-to-text provider is configured.",
         )
-    text = await transcriber.transcribe(
-        attachment.data, content_type=attachment.content_type, filename=attachment.filename
-    )
+    try:
+        text = await transcriber.transcribe(
+            attachment.data, content_type=attachment.content_type, filename=attachment.filename
+        )
+    except Exception:  # any speech-to-text failure: the message still goes through, with a note
+        _log.warning("transcribing %s failed", attachment.filename, exc_info=True)
+        return Attachment(
+            kind="audio",
+            filename=attachment.filename,
+            content_type=attachment.content_type,
+            size=attachment.size,
+            data=attachment.data,
+            note="Voice message could not be transcribed.",
+        )
     return Attachment(
         kind="audio",
         filename=attachment.filename,

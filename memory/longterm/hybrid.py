@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from memory.embeddings.base import Embedder
 from memory.lexical import LexicalDoc, LexicalIndex
@@ -40,7 +41,14 @@ class RetrievalTuning:
     recency_half_life_days: float = 30.0
     future_slack_s: float = 60.0  # items stamped after query.now (beyond clock skew) are not recalled
     duplicate_threshold: float = 0.85
-    interval_scan_limit: int = 20000  # items scored exactly inside a time expression's interval
+    # A time expression's interval holding at most this many visible items is scored exactly;
+    # a bigger one (a heavy user's "this year") is served by a widened ANN query filtered by time.
+    interval_scan_limit: int = 0
+    interval_widen: int = 5  # the widened ANN query asks for this many times the candidates
+    # Visible sets this small are ranked by exact cosine over the item table instead of Chroma:
+    # no HNSW index to load from disk on a partition's first search (~300 ms at 1k items),
+    # exact instead of approximate, and one SQLite read serves the time-interval list too.
+    exact_scan_limit: int = 0
 
 
 class HybridMemory:
@@ -184,13 +192,16 @@ class HybridMemory:
         bounds = None if interval is None else (epoch(interval.start), epoch(interval.end))
 
         async def dense_lists() -> list[list[str]]:
-            embedding = (await self._embedder.embed([text]))[0]
-            if bounds is None:
-                return [await self._dense(embedding, collections, n)]
+            # The visible rows are read from SQLite while the model embeds the query.
             async with asyncio.TaskGroup() as group:
-                anywhere = group.create_task(self._dense(embedding, collections, n))
-                inside = group.create_task(self._dense_in_interval(embedding, visibility, n, bounds))
-            return [anywhere.result(), inside.result()]
+                small = group.create_task(self._visible_rows(visibility, limit=tuning.exact_scan_limit))
+                embedded = group.create_task(self._embedder.embed([text]))
+            rows, embedding = small.result(), embedded.result()[0]
+            if rows is not None:
+                return _exact_rankings(rows, embedding, n, bounds)
+            if bounds is None:
+                return [[i for i, _ in await self._dense(embedding, collections, n)]]
+            return await self._dense_with_interval(embedding, collections, visibility, n, bounds)
 
         async with asyncio.TaskGroup() as group:
             dense = group.create_task(dense_lists())
@@ -202,36 +213,92 @@ class HybridMemory:
             rankings.append((tuning.time_weight, lexical_inside.result()))
         return rankings
 
-    async def _dense(self, embedding: Sequence[float], collections: Sequence[str], n: int) -> list[str]:
+    async def _visible_rows(
+        self, visibility: Visibility, *, limit: int, bounds: tuple[float, float] | None = None
+    ) -> _Rows | None:
+        """(id, ts, vector) of every visible item (inside `bounds`), or None when more than `limit`."""
+        if not await self._fits(visibility, limit=limit, bounds=bounds):
+            return None
+        return await self._fetch_rows(visibility, bounds)
+
+    async def _fits(self, visibility: Visibility, *, limit: int, bounds: tuple[float, float] | None) -> bool:
+        """Whether at most `limit` items are visible (inside `bounds`).
+
+        Counts the owners' items (and the shared room's) on the (owner, ts) and (scope, ts)
+        indexes alone, an upper bound of the visible set, so a large partition costs one cheap
+        bounded count, never a scan.
+        """
+        if limit <= 0:
+            return False
+        span, span_params = _span_sql(bounds)
+        owners = sorted(visibility.owners)
+        marks = ",".join("?" * len(owners))
+        total = await self._count(f"owner IN ({marks}){span}", [*owners, *span_params], limit)
+        if visibility.room_shared and visibility.scope != DM_SCOPE and total <= limit:
+            total += await self._count(f"scope = ?{span}", [visibility.scope, *span_params], limit)
+        return total <= limit
+
+    async def _fetch_rows(self, visibility: Visibility, bounds: tuple[float, float] | None) -> _Rows:
+        span, span_params = _span_sql(bounds)
+        clauses, params = _visibility_sql(visibility)
+        rows = await self._db.fetchall(
+            f"SELECT id, ts, vec FROM ltm_items WHERE ({clauses}){span}", [*params, *span_params]
+        )
+        return _Rows(
+            ids=[str(r[0]) for r in rows],
+            ts=np.fromiter((float(r[1]) for r in rows), dtype=np.float64, count=len(rows)),
+            blobs=[r[2] for r in rows],
+        )
+
+    async def _count(self, where: str, params: Sequence[object], limit: int) -> int:
+        row = await self._db.fetchone(
+            f"SELECT COUNT(*) FROM (SELECT 1 FROM ltm_items WHERE {where} LIMIT ?)", [*params, limit + 1]
+        )
+        return int(row[0]) if row else 0
+
+    async def _dense(
+        self, embedding: Sequence[float], collections: Sequence[str], n: int
+    ) -> list[tuple[str, float]]:
+        """(id, timestamp) of the n nearest visible items, nearest first, over the partitions."""
         per_collection = await asyncio.gather(
             *(self._vectors.query(name, embedding=embedding, k=n) for name in collections)
         )
-        best: dict[str, float] = {}
+        best: dict[str, tuple[float, float]] = {}
         for hits in per_collection:
             for hit in hits:
-                best[hit.id] = min(hit.distance, best.get(hit.id, hit.distance))
-        return sorted(best, key=best.__getitem__)[:n]
+                ts = float(hit.metadata.get("ts", float("nan")))
+                if hit.id not in best or hit.distance < best[hit.id][0]:
+                    best[hit.id] = (hit.distance, ts)
+        ranked = sorted(best.items(), key=lambda pair: pair[1][0])[:n]
+        return [(item_id, ts) for item_id, (_, ts) in ranked]
 
-    async def _dense_in_interval(
-        self, embedding: Sequence[float], visibility: Visibility, n: int, bounds: tuple[float, float]
-    ) -> list[str]:
-        """Exact cosine ranking of the visible items inside the interval.
+    async def _dense_with_interval(
+        self,
+        embedding: Sequence[float],
+        collections: Sequence[str],
+        visibility: Visibility,
+        n: int,
+        bounds: tuple[float, float],
+    ) -> list[list[str]]:
+        """The dense list anywhere, and the one inside the interval.
 
-        An interval holds few items, so scoring them all is cheap and, unlike a filtered ANN query
-        (slow in Chroma), finds the right memory even when the query words are generic
-        ("what did I do yesterday?").
+        An interval usually holds few items: scoring them all is cheap and, unlike a filtered ANN
+        query (slow in Chroma), finds the right memory even when the query words are generic
+        ("what did I do yesterday?"). When it holds many, the nearest of a widened ANN query
+        that fall inside it stand in, so a heavy user's search stays bounded.
         """
-        clauses, params = _visibility_sql(visibility)
-        rows = await self._db.fetchall(
-            f"SELECT id, vec FROM ltm_items WHERE ts >= ? AND ts < ? AND ({clauses}) LIMIT ?",
-            [bounds[0], bounds[1], *params, self._tuning.interval_scan_limit],
-        )
-        if not rows:
-            return []
-        matrix = unpack_vectors([r[1] for r in rows], len(embedding))
-        similarity = matrix @ np.asarray(embedding, dtype=np.float32)
-        best = np.argsort(-similarity)[:n]
-        return [str(rows[int(i)][0]) for i in best]
+        tuning = self._tuning
+        exact = await self._fits(visibility, limit=tuning.interval_scan_limit, bounds=bounds)
+        k = n if exact else n * max(1, tuning.interval_widen)
+        async with asyncio.TaskGroup() as group:
+            rows_task = group.create_task(self._fetch_rows(visibility, bounds)) if exact else None
+            dense_task = group.create_task(self._dense(embedding, collections, k))
+        dense = dense_task.result()
+        anywhere = [item_id for item_id, _ in dense[:n]]
+        if rows_task is not None:
+            return [anywhere, _exact_rankings(rows_task.result(), embedding, n, None)[0]]
+        inside = [item_id for item_id, ts in dense if bounds[0] <= ts < bounds[1]]
+        return [anywhere, inside[:n]]
 
     async def _lex(
         self, text: str, tokens: Sequence[str], n: int, bounds: tuple[float, float] | None
@@ -282,6 +349,33 @@ class HybridMemory:
             await self._db.execute(f"DELETE FROM ltm_items WHERE id IN ({','.join('?' * len(chunk))})", chunk)
         _log.info("forgot %d long-term memories", len(items))
         return len(items)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Rows:
+    ids: list[str]
+    ts: npt.NDArray[np.float64]
+    blobs: list[bytes]
+
+
+def _exact_rankings(
+    rows: _Rows, embedding: Sequence[float], n: int, bounds: tuple[float, float] | None
+) -> list[list[str]]:
+    """The dense list over every visible row, plus the one inside `bounds` when there are bounds."""
+    if not rows.ids:
+        return [[], []] if bounds is not None else [[]]
+    matrix = unpack_vectors(rows.blobs, len(embedding))
+    similarity = matrix @ np.asarray(embedding, dtype=np.float32)
+    order = np.argsort(-similarity, kind="stable")
+    lists = [[rows.ids[int(i)] for i in order[:n]]]
+    if bounds is not None:
+        inside = (rows.ts >= bounds[0]) & (rows.ts < bounds[1])
+        lists.append([rows.ids[int(i)] for i in order[inside[order]][:n]])
+    return lists
+
+
+def _span_sql(bounds: tuple[float, float] | None) -> tuple[str, list[object]]:
+    return ("", []) if bounds is None else (" AND ts >= ? AND ts < ?", [bounds[0], bounds[1]])
 
 
 def _visibility_sql(visibility: Visibility) -> tuple[str, list[object]]:

@@ -6,7 +6,8 @@ the SDKs' own request building, SSE parsing and error mapping instead of patched
 Endpoints
     OpenAI     POST /v1/chat/completions (JSON, or SSE when "stream": true; a usage chunk is
                sent when stream_options.include_usage), POST /v1/embeddings (float or base64),
-               GET /v1/models
+               GET /v1/models, POST /v1/audio/transcriptions (multipart: file, model,
+               language, response_format; answers {"text": transcript})
     Anthropic  POST /v1/messages (JSON, or SSE events message_start, content_block_start,
                content_block_delta/text_delta, content_block_stop, message_delta, message_stop),
                GET /v1/models (the same path; answered in the Anthropic shape when the request
@@ -35,13 +36,18 @@ API
         .start() / .close() (idempotent) / ``async with``
         .openai_base_url     "http://127.0.0.1:P/v1"   (for AsyncOpenAI / OPENAI_BASE_URL)
         .anthropic_base_url  "http://127.0.0.1:P"      (for AsyncAnthropic / ANTHROPIC_BASE_URL)
-        .requests            list[RecordedRequest], every request received, in order
+        .requests            list[RecordedRequest], every request received, in order; a
+                             transcription is recorded with json={"model", "language",
+                             "response_format", "filename", "file_size"} (the form fields)
         .chat_requests       only the generation calls (chat/completions and messages)
         .script(*behaviours, endpoint="chat")  queue behaviours; each request to the endpoint
-                             ("chat", "embeddings" or "models") takes the next one; when the queue
+                             ("chat", "embeddings", "models" or "transcriptions") takes the next
+                             one (a Reply's text is the transcript); when the queue
                              is empty the default behaviour applies (the responder for chat)
         .set_responder(fn)   fn(RecordedRequest) -> str | Awaitable[str]: the reply text when
                              nothing is scripted. Default: default_responder (deterministic).
+        .transcript          the transcription text when nothing is scripted; mutable.
+                             None (default): "transcribed <N> bytes" for an N-byte file
         .latency_s           fixed delay before every chat response (benchmarks); mutable
         .stream_chunk_delay_s delay between streamed chunks; mutable
         .pending_behaviours(endpoint="chat")  how many scripted behaviours are left
@@ -88,11 +94,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pytest
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from aiohttp.test_utils import TestServer
 
 Api = Literal["openai", "anthropic"]
-Endpoint = Literal["chat", "embeddings", "models"]
+Endpoint = Literal["chat", "embeddings", "models", "transcriptions"]
 Responder = Callable[["RecordedRequest"], "str | Awaitable[str]"]
 
 
@@ -334,7 +340,9 @@ class LLMServer:
             "chat": deque(),
             "embeddings": deque(),
             "models": deque(),
+            "transcriptions": deque(),
         }
+        self.transcript: str | None = None
         self._responder: Responder = default_responder
         self._release = asyncio.Event()
         self._ids = itertools.count(1)
@@ -406,15 +414,19 @@ class LLMServer:
         app.router.add_post("/v1/messages", self._chat)
         app.router.add_post("/v1/embeddings", self._embeddings)
         app.router.add_get("/v1/models", self._models)
+        app.router.add_post("/v1/audio/transcriptions", self._transcriptions)
         return app
 
     async def _record(self, request: web.Request) -> RecordedRequest:
         received_at = time.monotonic()
-        raw = await request.read()
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
+        if request.content_type.startswith("multipart/"):
+            body: Any = await _read_form(request)
+        else:
+            raw = await request.read()
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = None
         recorded = RecordedRequest(
             method=request.method,
             path=request.path,
@@ -571,7 +583,20 @@ class LLMServer:
         await response.write_eof()
         return response
 
-    # ---- embeddings and models
+    # ---- transcriptions, embeddings and models
+
+    async def _transcriptions(self, request: web.Request) -> web.StreamResponse:
+        recorded = await self._record(request)
+        behaviour = self._next("transcriptions")
+        if behaviour is not None and not isinstance(behaviour, Reply):
+            return await self._respond(request, recorded, behaviour)
+        if behaviour is not None:
+            text = behaviour.text
+        elif self.transcript is not None:
+            text = self.transcript
+        else:
+            text = f"transcribed {recorded.json.get('file_size', 0)} bytes"
+        return _json({"text": text})
 
     async def _embeddings(self, request: web.Request) -> web.StreamResponse:
         recorded = await self._record(request)
@@ -671,6 +696,22 @@ def _openai_usage(input_tokens: int, output_tokens: int) -> dict[str, int]:
         "completion_tokens": output_tokens,
         "total_tokens": input_tokens + output_tokens,
     }
+
+
+async def _read_form(request: web.Request) -> dict[str, Any]:
+    """A multipart form's text fields, plus the uploaded file's name and size (not its bytes)."""
+    fields: dict[str, Any] = {}
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader) or part.name is None:
+            continue
+        data = await part.read()
+        if part.filename is not None:
+            fields["filename"] = part.filename
+            fields["file_size"] = len(data)
+        else:
+            fields[part.name] = data.decode("utf-8", errors="replace")
+    return fields
 
 
 def _split_chunks(text: str) -> list[str]:
