@@ -57,10 +57,11 @@ class _Chains:
         self._chains: dict[str, LLMProvider] = {}
 
     def __call__(self, persona: PersonaSpec) -> LLMProvider:
-        chain = self._chains.get(persona.name)
+        key = f"{persona.name}\x1f{persona.model}"  # a room's model binding gets its own chain
+        chain = self._chains.get(key)
         if chain is None:
             chain = self._registry.build_chain([persona.model_ref, *persona.fallbacks])
-            self._chains[persona.name] = chain
+            self._chains[key] = chain
         return chain
 
 

@@ -147,7 +147,11 @@ class PersonaEngine:
     def persona_for(self, message: IncomingMessage) -> PersonaSpec:
         """A run-time binding for the thread/room, else the adapter's choice, else the default."""
         bound = self._bindings.get(message.platform, message.room_id, message.thread_id)
-        return self._catalog.get(bound or message.persona)
+        persona = self._catalog.get(bound or message.persona)
+        if message.model and message.model != persona.model:
+            # The room's model binding (adapter config) replaces the persona's primary model.
+            persona = persona.model_copy(update={"model": message.model})
+        return persona
 
     # ---- before the turn
 
@@ -229,9 +233,10 @@ class PersonaEngine:
         )
 
     def _provider(self, persona: PersonaSpec) -> LLMProvider:
-        provider = self._providers.get(persona.name)
+        key = f"{persona.name}\x1f{persona.model}"
+        provider = self._providers.get(key)
         if provider is None:
-            provider = self._providers[persona.name] = self._provider_for(persona)
+            provider = self._providers[key] = self._provider_for(persona)
         return provider
 
     async def _generate(

@@ -145,5 +145,6 @@ def to_incoming(
         attachments=attachments,
         timestamp=facts.created_at,
         persona=policy.persona,
+        model=policy.model,
         per_user_session=policy.per_user_session,
     )

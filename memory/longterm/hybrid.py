@@ -43,12 +43,12 @@ class RetrievalTuning:
     duplicate_threshold: float = 0.85
     # A time expression's interval holding at most this many visible items is scored exactly;
     # a bigger one (a heavy user's "this year") is served by a widened ANN query filtered by time.
-    interval_scan_limit: int = 0
+    interval_scan_limit: int = 3000
     interval_widen: int = 5  # the widened ANN query asks for this many times the candidates
     # Visible sets this small are ranked by exact cosine over the item table instead of Chroma:
     # no HNSW index to load from disk on a partition's first search (~300 ms at 1k items),
     # exact instead of approximate, and one SQLite read serves the time-interval list too.
-    exact_scan_limit: int = 0
+    exact_scan_limit: int = 4000
 
 
 class HybridMemory:
