@@ -154,6 +154,7 @@ class EventHandler:
             reply_to=relations.reply_to,
             reply_to_bot=await self._is_own_event(room.room_id, relations.reply_to),
             persona=policy.persona,
+            model=policy.model,
             per_user_session=policy.per_user_session,
         )
 

@@ -23,6 +23,7 @@ class RoomPolicy(BaseModel):
 
     trigger: TriggerMode | None = None  # mention: mentions and replies to the bot; open: everything
     persona: str | None = None
+    model: str | None = None  # replaces the persona's model in this room
     per_user_session: bool | None = None  # one conversation per author in this room
     observe: bool | None = None  # pass non-addressed messages to the engine as room context
 
@@ -31,6 +32,7 @@ class RoomPolicy(BaseModel):
 class ResolvedPolicy:
     trigger: TriggerMode = "mention"
     persona: str | None = None
+    model: str | None = None
     per_user_session: bool = False
     observe: bool = False
 
