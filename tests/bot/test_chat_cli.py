@@ -37,26 +37,29 @@ def _responder(request: RecordedRequest) -> str:
     return f"Reply to: {request.last_user_text}"
 
 
-async def _chat(server: LLMServer, data_dir: Path, cwd: Path, *lines: str) -> tuple[int, str, str]:
-    env = {
-        **os.environ,
-        "OPENAI_BASE_URL": server.openai_base_url,
-        "OPENAI_API_KEY": "test-key",
-        "FAMILIAR_DATA_DIR": str(data_dir),
-        "PYTHONPATH": str(ROOT),
-    }
+async def _familiar(command: str, cwd: Path, env: dict[str, str], stdin: str = "") -> tuple[int, str, str]:
+    """Run `familiar COMMAND` as a user would; the developer's own provider variables never leak in."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ANTHROPIC_"))}
     proc = await asyncio.create_subprocess_exec(
         *FAMILIAR,
-        "chat",
+        command,
         cwd=cwd,
-        env=env,
+        env={**base, "PYTHONPATH": str(ROOT), "FAMILIAR_DATA_DIR": str(cwd / "data"), **env},
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    stdin = "".join(f"{line}\n" for line in lines).encode()
-    out, err = await asyncio.wait_for(proc.communicate(stdin), timeout=120)
+    out, err = await asyncio.wait_for(proc.communicate(stdin.encode()), timeout=120)
     return proc.returncode or 0, out.decode(), err.decode()
+
+
+async def _chat(server: LLMServer, data_dir: Path, cwd: Path, *lines: str) -> tuple[int, str, str]:
+    env = {
+        "OPENAI_BASE_URL": server.openai_base_url,
+        "OPENAI_API_KEY": "test-key",
+        "FAMILIAR_DATA_DIR": str(data_dir),
+    }
+    return await _familiar("chat", cwd, env, "".join(f"{line}\n" for line in lines))
 
 
 async def test_a_fact_told_before_a_restart_reaches_the_prompt_after_it(
@@ -89,37 +92,14 @@ async def test_scripted_chat_answers_each_line_in_order(llm_server: LLMServer, t
 
 
 async def test_a_malformed_setting_names_the_key(tmp_path: Path) -> None:
-    env = {**os.environ, "FAMILIAR_ENGINE__RATE_LIMIT_PER_MINUTE": "lots", "PYTHONPATH": str(ROOT)}
-    proc = await asyncio.create_subprocess_exec(
-        *FAMILIAR,
-        "chat",
-        cwd=tmp_path,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await asyncio.wait_for(proc.communicate(), timeout=60)
-    assert proc.returncode == 2
-    assert "engine.rate_limit_per_minute" in err.decode()
+    code, _, err = await _familiar("chat", tmp_path, {"FAMILIAR_ENGINE__RATE_LIMIT_PER_MINUTE": "lots"})
+    assert code == 2
+    assert "engine.rate_limit_per_minute" in err
 
 
-async def _doctor(env_extra: dict[str, str], cwd: Path) -> tuple[int, str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "FAMILIAR_DATA_DIR": str(cwd / "data"), **env_extra}
-    env.pop("OPENAI_API_KEY", None)
-    env.pop("OPENAI_BASE_URL", None)
-    env.update(env_extra)
-    proc = await asyncio.create_subprocess_exec(
-        *FAMILIAR,
-        "doctor",
-        cwd=cwd,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await asyncio.wait_for(proc.communicate(), timeout=120)
-    return proc.returncode or 0, out.decode()
+async def _doctor(env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    code, out, err = await _familiar("doctor", cwd, env)
+    return code, out + err
 
 
 async def test_doctor_passes_when_the_provider_answers_and_serves_the_model(tmp_path: Path) -> None:
