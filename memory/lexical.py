@@ -44,6 +44,12 @@ def partition_token(kind: str, value: str) -> str:
     return f"p{kind}{hashlib.sha1(value.encode()).hexdigest()[:20]}x"
 
 
+def _match_expression(terms: Sequence[str], parts: str) -> str:
+    """Any of the terms, inside any of the partitions (`parts`: an OR of quoted tokens)."""
+    words = " OR ".join(f'"{t}"' for t in terms)
+    return f"body : ({words}) AND part : ({parts})"
+
+
 def query_terms(text: str) -> list[str]:
     seen: dict[str, None] = {}
     for word in _WORD.findall(text.lower()):
@@ -69,10 +75,13 @@ class LexicalHit:
 class LexicalIndex:
     """Documents are replaced by id (idempotent add). The Database is owned by the caller."""
 
-    def __init__(self, db: Database, *, name: str = "lex") -> None:
+    def __init__(self, db: Database, *, name: str = "lex", max_scored: int = 4000) -> None:
         if not _NAME.match(name):
             raise ValueError(f"invalid lexical index name {name!r}")
         self._db = db
+        # bm25 costs ~2 us per matching document (counting them is ~20x cheaper): a search scores
+        # at most about this many, so a heavy partition's query stays bounded (see _affordable).
+        self._max_scored = max_scored
         self._docs = f"{name}_docs"
         self._fts = f"{name}_fts"
 
@@ -139,12 +148,17 @@ class LexicalIndex:
         terms = query_terms(text)
         if not terms or not partitions or k <= 0:
             return []
-        words = " OR ".join(f'"{t}"' for t in terms)
         parts = " OR ".join(f'"{p}"' for p in partitions)
-        match = f"body : ({words}) AND part : ({parts})"
+        terms, newest = await self._affordable(terms, parts)
+        if not terms:
+            return []
+        match = _match_expression(terms, parts)
         sql = f"SELECT d.doc_id, f.rank FROM {self._fts} f JOIN {self._docs} d ON d.rowid = f.rowid"
         sql += f" WHERE {self._fts} MATCH ?"
         params: list[object] = [match]
+        if newest is not None:
+            sql += " AND f.rowid >= ?"
+            params.append(newest)
         if since is not None:
             sql += " AND d.ts >= ?"
             params.append(since)
@@ -155,6 +169,39 @@ class LexicalIndex:
         params.append(k)
         rows = await self._db.fetchall(sql, params)
         return [LexicalHit(id=str(r[0]), score=-float(r[1])) for r in rows]
+
+    async def _matches(self, terms: Sequence[str], parts: str) -> int:
+        match = _match_expression(terms, parts)
+        row = await self._db.fetchone(f"SELECT COUNT(*) FROM {self._fts} WHERE {self._fts} MATCH ?", [match])
+        return int(row[0]) if row else 0
+
+    async def _affordable(self, terms: list[str], parts: str) -> tuple[list[str], int | None]:
+        """The query terms to score, and the lowest rowid worth scoring (None: all).
+
+        Within budget, everything. Over it, the commonest terms are dropped first: they match
+        the most documents and weigh least in bm25 (lowest idf). If even the rarest term alone
+        is over budget, only its newest matches (rowids grow with insertion) are scored.
+        """
+        budget = self._max_scored
+        if budget <= 0 or await self._matches(terms, parts) <= budget:
+            return terms, None
+        frequency = {t: await self._matches([t], parts) for t in terms}
+        present = sorted((t for t in terms if frequency[t]), key=frequency.__getitem__)
+        kept: list[str] = []
+        spent = 0
+        for term in present:
+            if kept and spent + frequency[term] > budget:
+                break
+            kept.append(term)
+            spent += frequency[term]
+        if spent <= budget:
+            return kept, None
+        match = _match_expression(kept[:1], parts)
+        row = await self._db.fetchone(
+            f"SELECT rowid FROM {self._fts} WHERE {self._fts} MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+            [match, budget - 1],
+        )
+        return kept, int(row[0]) if row else None
 
     async def close(self) -> None:
         """Nothing to release: the Database belongs to the composition root."""

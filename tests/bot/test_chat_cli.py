@@ -88,7 +88,7 @@ async def test_scripted_chat_answers_each_line_in_order(llm_server: LLMServer, t
     llm_server.set_responder(_responder)
     code, out, err = await _chat(llm_server, tmp_path / "data", tmp_path, "one", "", "two", "three")
     assert code == 0, err
-    assert out.splitlines() == ["Reply to: one", "Reply to: two", "Reply to: three"]
+    assert out.splitlines() == ["Reply to: one", "Reply to: two", "Reply to: three"], err
 
 
 async def test_a_malformed_setting_names_the_key(tmp_path: Path) -> None:
