@@ -75,7 +75,7 @@ class LexicalHit:
 class LexicalIndex:
     """Documents are replaced by id (idempotent add). The Database is owned by the caller."""
 
-    def __init__(self, db: Database, *, name: str = "lex", max_scored: int = 4000) -> None:
+    def __init__(self, db: Database, *, name: str = "lex", max_scored: int = 1500) -> None:
         if not _NAME.match(name):
             raise ValueError(f"invalid lexical index name {name!r}")
         self._db = db
@@ -169,6 +169,35 @@ class LexicalIndex:
         params.append(k)
         rows = await self._db.fetchall(sql, params)
         return [LexicalHit(id=str(r[0]), score=-float(r[1])) for r in rows]
+
+    async def search_within(
+        self, text: str, *, partitions: Sequence[str], k: int, since: float, until: float
+    ) -> tuple[list[LexicalHit], list[LexicalHit]]:
+        """The best k anywhere and the best k stamped inside [since, until), from one bm25 pass.
+
+        Scoring carries a fixed cost per query (bm25 reads every phrase's document count, the
+        partition tokens' included), so one pass over the (budgeted) matches serves both lists.
+        """
+        if self._max_scored <= 0:  # no budget: one pass could mean every match, so two bounded ones
+            anywhere = await self.search(text, partitions=partitions, k=k)
+            return anywhere, await self.search(text, partitions=partitions, k=k, since=since, until=until)
+        terms = query_terms(text)
+        if not terms or not partitions or k <= 0:
+            return [], []
+        parts = " OR ".join(f'"{p}"' for p in partitions)
+        terms, newest = await self._affordable(terms, parts)
+        if not terms:
+            return [], []
+        sql = f"SELECT d.doc_id, f.rank, d.ts FROM {self._fts} f JOIN {self._docs} d ON d.rowid = f.rowid"
+        sql += f" WHERE {self._fts} MATCH ?"
+        params: list[object] = [_match_expression(terms, parts)]
+        if newest is not None:
+            sql += " AND f.rowid >= ?"
+            params.append(newest)
+        rows = await self._db.fetchall(sql + " ORDER BY f.rank", params)
+        anywhere = [LexicalHit(id=str(r[0]), score=-float(r[1])) for r in rows[:k]]
+        inside = [LexicalHit(id=str(r[0]), score=-float(r[1])) for r in rows if since <= float(r[2]) < until]
+        return anywhere, inside[:k]
 
     async def _matches(self, terms: Sequence[str], parts: str) -> int:
         match = _match_expression(terms, parts)

@@ -4,6 +4,9 @@ add:    items -> SQLite item table (truth) + BM25 (FTS5) + vectors (Chroma, per-
 search: only the partitions the Visibility allows are searched (filter before ranking); dense and
         lexical rankings, plus the same two restricted to a time expression's interval when the query
         has one, are fused by reciprocal rank fusion; a small recency bonus; near-duplicates collapsed.
+        A small visible set (the common case: a few thousand items) is ranked by exact cosine over
+        the item table's vectors, so no partition's HNSW index has to be loaded cold; a large one
+        goes to Chroma. Lexical scoring is budgeted in LexicalIndex so a heavy partition stays fast.
 """
 
 from __future__ import annotations
@@ -205,12 +208,12 @@ class HybridMemory:
 
         async with asyncio.TaskGroup() as group:
             dense = group.create_task(dense_lists())
-            lexical = group.create_task(self._lex(text, tokens, n, None))
-            lexical_inside = group.create_task(self._lex(text, tokens, n, bounds)) if bounds else None
-        rankings = [(tuning.dense_weight, dense.result()[0]), (tuning.lexical_weight, lexical.result())]
-        if lexical_inside is not None:
+            lexical = group.create_task(self._lex(text, tokens, n, bounds))
+        lexical_anywhere, lexical_inside = lexical.result()
+        rankings = [(tuning.dense_weight, dense.result()[0]), (tuning.lexical_weight, lexical_anywhere)]
+        if bounds is not None:
             rankings.append((tuning.time_weight, dense.result()[1]))
-            rankings.append((tuning.time_weight, lexical_inside.result()))
+            rankings.append((tuning.time_weight, lexical_inside))
         return rankings
 
     async def _visible_rows(
@@ -302,10 +305,15 @@ class HybridMemory:
 
     async def _lex(
         self, text: str, tokens: Sequence[str], n: int, bounds: tuple[float, float] | None
-    ) -> list[str]:
-        since, until = bounds if bounds is not None else (None, None)
-        hits = await self._lexical.search(text, partitions=tokens, k=n, since=since, until=until)
-        return [hit.id for hit in hits]
+    ) -> tuple[list[str], list[str]]:
+        """The lexical list anywhere, and (with bounds) the one inside the interval; else []."""
+        if bounds is None:
+            hits = await self._lexical.search(text, partitions=tokens, k=n)
+            return [hit.id for hit in hits], []
+        anywhere, inside = await self._lexical.search_within(
+            text, partitions=tokens, k=n, since=bounds[0], until=bounds[1]
+        )
+        return [hit.id for hit in anywhere], [hit.id for hit in inside]
 
     async def _load(self, ids: Sequence[str]) -> list[MemoryItem]:
         if not ids:
