@@ -11,6 +11,7 @@ from memory.chroma import ChromaIndex
 from memory.embeddings.onnx import OnnxEmbedder
 from memory.lexical import LexicalIndex
 from memory.longterm import HybridMemory
+from memory.longterm.hybrid import RetrievalTuning
 from memory.records import DM_SCOPE, MemoryItem, MemoryQuery, Visibility
 from memory.sqlite.db import Database
 from tests.support.chroma_server import ChromaServer
@@ -28,11 +29,20 @@ def embedder() -> Iterator[OnnxEmbedder]:
     asyncio.run(model.close())
 
 
-@pytest.fixture
-async def parts(tmp_path: Path, embedder: OnnxEmbedder) -> AsyncIterator[tuple[Database, HybridMemory]]:
+# Small visible sets are ranked by an exact scan, large ones through Chroma: run every test both ways.
+_PATHS = {
+    "exact-scan": RetrievalTuning(),
+    "chroma-index": RetrievalTuning(exact_scan_limit=0, interval_scan_limit=0),
+}
+
+
+@pytest.fixture(params=sorted(_PATHS))
+async def parts(
+    request: pytest.FixtureRequest, tmp_path: Path, embedder: OnnxEmbedder
+) -> AsyncIterator[tuple[Database, HybridMemory]]:
     db = Database(tmp_path / "familiar.sqlite3")
     index = ChromaIndex(model_id=embedder.model_id, dim=embedder.dim, path=tmp_path / "chroma")
-    memory = HybridMemory(db=db, vectors=index, embedder=embedder)
+    memory = HybridMemory(db=db, vectors=index, embedder=embedder, tuning=_PATHS[request.param])
     await memory.start()
     yield db, memory
     await memory.close()
