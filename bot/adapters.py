@@ -17,10 +17,10 @@ _log = logging.getLogger(__name__)
 
 
 class NotingTranscriber:
-    """A transcriber whose failures become a one-line transcript note instead of an exception.
+    """A transcriber whose provider failures become a transcript note naming the failure kind.
 
-    Neither adapter catches a failing transcriber today (the whole message would be dropped, the
-    user left unanswered); with this the persona is told the voice message could not be heard.
+    The adapters already turn any transcriber exception into a generic "could not be transcribed"
+    note; this wrapper only lets the persona say why (rate limit, auth, ...) in its answer.
     """
 
     def __init__(self, inner: OpenAITranscriber) -> None:

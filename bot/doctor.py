@@ -113,21 +113,19 @@ async def _check_embedder(settings: Settings) -> Finding:
     return Finding(ok=True, what=f"embedding model {embedder.model_id} ({len(vectors[0])} dims)")
 
 
+def _platform_finding(platform: str, ok: bool, text: str) -> Finding:
+    return Finding(ok=True, what=f"{platform}: {text}") if ok else Finding(ok=False, what=platform, fix=text)
+
+
 async def check_platforms(settings: Settings) -> list[Finding]:
     findings: list[Finding] = []
     discord = settings.discord_settings()
     if discord is not None:
-        for check in await check_discord(discord):
-            findings.append(Finding(ok=check.ok, what="discord", fix="" if check.ok else check.message))
-            if check.ok:
-                findings[-1] = Finding(ok=True, what=f"discord: {check.message}")
+        findings += [_platform_finding("discord", c.ok, c.message) for c in await check_discord(discord)]
     matrix = settings.matrix_settings()
     if matrix is not None:
-        for found in await check_matrix(matrix, settings.data_dir):
-            ok = found.level != "error"
-            findings.append(
-                Finding(ok=ok, what=f"matrix: {found.text}" if ok else "matrix", fix="" if ok else found.text)
-            )
+        found = await check_matrix(matrix, settings.data_dir)
+        findings += [_platform_finding("matrix", f.level != "error", f.text) for f in found]
     return findings
 
 

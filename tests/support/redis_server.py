@@ -28,10 +28,11 @@ import socket
 from collections.abc import AsyncIterator
 from types import TracebackType
 
-import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
+
+from tests.support import missing_component
 
 _log = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ class RedisServer:
 async def redis_server() -> AsyncIterator[str]:
     """One real redis-server for the whole session; yields its URL."""
     if redis_binary() is None:
-        pytest.skip("redis-server binary not found on PATH (CI installs it: apt-get install redis-server)")
+        missing_component("redis-server binary not found on PATH (apt-get install redis-server)")
     async with RedisServer() as server:
         yield server.url
 

@@ -38,6 +38,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import missing_component
+
 _log = logging.getLogger(__name__)
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -233,7 +235,7 @@ class SynapseServer:
 def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynapseServer]:
     python = synapse_python()
     if not python.exists():
-        pytest.skip(f"Synapse venv missing ({python}); run `make synapse`")
+        missing_component(f"Synapse venv missing ({python}); run `make synapse`")
     server = SynapseServer(tmp_path_factory.mktemp("synapse"), python)
     server.generate()
     server.start()
