@@ -8,3 +8,7 @@ import os
 os.environ.pop("OPENAI_API_KEY", None)
 os.environ.pop("ANTHROPIC_API_KEY", None)
 os.environ.setdefault("FAMILIAR_ENV_FILE", "/dev/null")
+
+# Session-scoped servers are registered once here, so every module shares one redis-server and one
+# Synapse (a fixture imported into several modules would start one server per module).
+pytest_plugins = ["tests.support.redis_server", "tests.support.synapse"]

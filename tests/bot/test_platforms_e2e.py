@@ -46,10 +46,9 @@ from tests.support.discord_fake import (
     patch_discord_py,
 )
 from tests.support.llm_server import LLMServer, llm_server
-from tests.support.redis_server import redis_client, redis_server
-from tests.support.synapse import RegisteredUser, SynapseServer, synapse
+from tests.support.synapse import RegisteredUser, SynapseServer
 
-__all__ = ["llm_server", "redis_client", "redis_server", "synapse"]
+__all__ = ["llm_server"]
 
 SECRET = TaughtFact(attribute="locker_code", value="4417")
 HOME = TaughtFact(attribute="home_city", value="Lyon")

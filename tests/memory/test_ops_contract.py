@@ -23,7 +23,6 @@ from memory.sqlite.db import Database
 from memory.sqlite.dedup import SqliteEventDedup
 from memory.sqlite.history import SqliteHistoryStore
 from memory.sqlite.limits import SqliteRateLimiter
-from tests.support.redis_server import redis_client, redis_server  # noqa: F401
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -112,7 +111,7 @@ async def sqlite_ops(tmp_path: Path) -> AsyncIterator[SqliteOps]:
 
 
 @pytest.fixture
-def redis_ops(redis_client: Redis) -> RedisOps:  # noqa: F811
+def redis_ops(redis_client: Redis) -> RedisOps:
     return RedisOps(redis_client)
 
 

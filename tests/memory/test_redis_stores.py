@@ -14,7 +14,6 @@ from memory.redis.history import RedisHistoryStore
 from memory.redis.keys import text
 from memory.redis.limits import RedisRateLimiter
 from memory.redis.lock import LockTimeout, RedisSessionLock, RedisSessionLocks
-from tests.support.redis_server import redis_client, redis_server  # noqa: F401
 
 pytestmark = pytest.mark.redis
 
@@ -36,7 +35,7 @@ def turn(event_id: str, minute: int, owner: str = "discord:alice") -> Turn:
     )
 
 
-async def test_history_keeps_only_the_newest_turns_of_a_session(redis_client: Redis) -> None:  # noqa: F811
+async def test_history_keeps_only_the_newest_turns_of_a_session(redis_client: Redis) -> None:
     history = RedisHistoryStore(redis_client, max_turns=3)
     await history.append([turn(f"e{i}", i) for i in range(5)])
 
@@ -47,7 +46,7 @@ async def test_history_keeps_only_the_newest_turns_of_a_session(redis_client: Re
     assert [t.event_id for t in await history.recent("discord:room1", 10)] == ["e2", "e3", "e4"]
 
 
-async def test_forgetting_a_session_empties_its_owner_index(redis_client: Redis) -> None:  # noqa: F811
+async def test_forgetting_a_session_empties_its_owner_index(redis_client: Redis) -> None:
     history = RedisHistoryStore(redis_client, prefix="t:")
     await history.append([turn("e1", 0), turn("e2", 1)])
 
@@ -55,7 +54,7 @@ async def test_forgetting_a_session_empties_its_owner_index(redis_client: Redis)
     assert await redis_client.keys("t:*") == [b"t:history:seq"]
 
 
-async def test_every_key_lives_under_the_configured_prefix(redis_client: Redis) -> None:  # noqa: F811
+async def test_every_key_lives_under_the_configured_prefix(redis_client: Redis) -> None:
     await RedisHistoryStore(redis_client, prefix="myapp:").append([turn("e1", 0)])
     await RedisEventDedup(redis_client, prefix="myapp:").claim("ev", 60)
     limiter = RedisRateLimiter(redis_client, prefix="myapp:")
@@ -68,7 +67,7 @@ async def test_every_key_lives_under_the_configured_prefix(redis_client: Redis) 
     assert all(key.startswith("myapp:") for key in keys), keys
 
 
-async def test_usage_counters_expire(redis_client: Redis) -> None:  # noqa: F811
+async def test_usage_counters_expire(redis_client: Redis) -> None:
     limiter = RedisRateLimiter(redis_client, usage_ttl_s=3600)
     await limiter.add_usage("user:alice", "2026-11-24", 5)
 
@@ -76,7 +75,7 @@ async def test_usage_counters_expire(redis_client: Redis) -> None:  # noqa: F811
     assert 0 < ttl_ms <= 3_600_000
 
 
-async def test_sliding_window_on_server_time(redis_client: Redis) -> None:  # noqa: F811
+async def test_sliding_window_on_server_time(redis_client: Redis) -> None:
     limiter = RedisRateLimiter(redis_client)  # no clock: Redis TIME decides
     assert (await limiter.hit("user:alice", 1, 0.2)).allowed
     refused = await limiter.hit("user:alice", 1, 0.2)
@@ -87,7 +86,7 @@ async def test_sliding_window_on_server_time(redis_client: Redis) -> None:  # no
     assert (await limiter.hit("user:alice", 1, 0.2)).allowed
 
 
-async def test_two_holders_exclude_each_other(redis_client: Redis) -> None:  # noqa: F811
+async def test_two_holders_exclude_each_other(redis_client: Redis) -> None:
     locks = RedisSessionLocks(redis_client)
     first, second = locks.lock("discord:room1"), locks.lock("discord:room1")
 
@@ -103,7 +102,7 @@ async def test_two_holders_exclude_each_other(redis_client: Redis) -> None:  # n
     assert second.held
 
 
-async def test_release_by_a_non_owner_does_nothing(redis_client: Redis) -> None:  # noqa: F811
+async def test_release_by_a_non_owner_does_nothing(redis_client: Redis) -> None:
     holder = RedisSessionLock(redis_client, "discord:room1")
     stranger = RedisSessionLock(redis_client, "discord:room1")
     assert await holder.try_acquire()
@@ -114,7 +113,7 @@ async def test_release_by_a_non_owner_does_nothing(redis_client: Redis) -> None:
     assert await stranger.try_acquire()
 
 
-async def test_an_expired_holder_cannot_release_the_next_one(redis_client: Redis) -> None:  # noqa: F811
+async def test_an_expired_holder_cannot_release_the_next_one(redis_client: Redis) -> None:
     slow = RedisSessionLock(redis_client, "discord:room1", ttl_s=0.1)
     assert await slow.try_acquire()
     await asyncio.sleep(0.15)
@@ -125,7 +124,7 @@ async def test_an_expired_holder_cannot_release_the_next_one(redis_client: Redis
     assert not await RedisSessionLock(redis_client, "discord:room1").try_acquire()
 
 
-async def test_context_manager_waits_then_gives_up(redis_client: Redis) -> None:  # noqa: F811
+async def test_context_manager_waits_then_gives_up(redis_client: Redis) -> None:
     async with RedisSessionLock(redis_client, "discord:room1") as held:
         assert held.held
         with pytest.raises(LockTimeout):

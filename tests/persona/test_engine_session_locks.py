@@ -14,9 +14,6 @@ from persona.providers.base import ChatRequest, ChatResult, TextCallback, Usage
 from tests.fakes.engine import message, running_engine
 from tests.fakes.sinks import RecordingSink
 from tests.fakes.stores import make_stores
-from tests.support.redis_server import redis_server
-
-__all__ = ["redis_server"]
 
 
 class _OverlapProvider:

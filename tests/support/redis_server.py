@@ -1,8 +1,7 @@
 """A real `redis-server` child process on a free loopback port, for tests and benchmarks.
 
-Use in pytest (import the fixtures into the test module or a conftest)::
-
-    from tests.support.redis_server import redis_client, redis_server  # noqa: F401
+The fixtures are registered once in tests/conftest.py (pytest_plugins), so one server serves
+the whole session::
 
     async def test_x(redis_client: Redis) -> None:      # a fresh (FLUSHDB'd) database
         ...

@@ -4,11 +4,9 @@ The config is generated into a throwaway directory: SQLite, no federation, regis
 shared secret, every rate limit raised so tests never wait on `M_LIMIT_EXCEEDED`. Synapse lives
 in its own venv (`make synapse`); `FAMILIAR_SYNAPSE_PYTHON` names its interpreter, else
 `<repo>/.venv-synapse/bin/python` is used. Tests that need it are skipped, with the reason, when
-that interpreter is missing.
+that interpreter is missing (and fail under CI, which installs it).
 
-Use in pytest::
-
-    from tests.support.synapse import synapse  # noqa: F401  (session-scoped)
+The session-scoped `synapse` fixture is registered once in tests/conftest.py (pytest_plugins)::
 
     def test_x(synapse: SynapseServer) -> None:
         user = synapse.register("alice", "pw")

@@ -14,7 +14,7 @@ from nio import AsyncClient, AsyncClientConfig, RoomCreateResponse, SyncResponse
 
 from adapters.matrix import MatrixAdapter, MatrixSettings
 from tests.adapters.matrix.fake_engine import FakeEngine
-from tests.support.synapse import RegisteredUser, SynapseServer, synapse  # noqa: F401
+from tests.support.synapse import RegisteredUser, SynapseServer
 
 _counter = itertools.count()
 # A 1×1 PNG.
@@ -180,5 +180,5 @@ async def running_bot(
 
 
 @pytest.fixture
-def bot_user(synapse: SynapseServer) -> RegisteredUser:  # noqa: F811
+def bot_user(synapse: SynapseServer) -> RegisteredUser:
     return synapse.register(unique("familiar"), "bot-password")
