@@ -174,20 +174,23 @@ async def run_scale(n_items: int, *, per_owner: int = 1000, queries: int = 300) 
     await real.start()
     pool = dict(zip(sentences, np.array(await real.embed(sentences)), strict=True))
     embedder = _PoolEmbedder(real, pool, seed=n_items)
+    per_owner = min(per_owner, n_items)
     owners = max(1, n_items // per_owner)
     base = datetime(2023, 1, 1)
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         db, index, memory = await _open(Path(tmp), embedder)
         try:
             started = time.perf_counter()
+            # Batches hold one owner's items at a time, as a live bot's turns arrive per person, so
+            # each vector partition is written in large upserts; timestamps interleave the owners.
             for start in range(0, n_items, 2000):
                 batch = [
                     MemoryItem(
                         id=f"i{i}",
-                        owner=f"scale:{i % owners}",
+                        owner=f"scale:{i // per_owner}",
                         scope=DM_SCOPE if i % 3 else f"room:bench:{i % 7}",
                         text=f"{rng.choice(sentences)} #{i}",
-                        created_at=base + timedelta(minutes=i),
+                        created_at=base + timedelta(minutes=(i % per_owner) * owners + i // per_owner),
                         source_ids=(f"e{i}",),
                     )
                     for i in range(start, min(n_items, start + 2000))

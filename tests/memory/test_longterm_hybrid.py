@@ -163,7 +163,7 @@ async def test_forget_removes_from_vectors_lexical_and_items(parts: tuple[Databa
     assert [i.id for i in await memory.export(frozenset({ALICE}))] == ["keep"]
     assert all(h.item.id == "keep" for h in await memory.search(ask("bank PIN", k=10)))
     assert all(h.item.id == "keep" for h in await memory.search(ask("bank", scope=ROOM, shared=True, k=10)))
-    rows = await db.fetchall("SELECT doc_id FROM ltm_lex_docs")
+    rows = await db.fetchall("SELECT doc_id FROM ltm_lex_entries")
     assert {r[0] for r in rows} == {"keep", "bob"}
     vectors = memory._vectors
     assert isinstance(vectors, ChromaIndex)

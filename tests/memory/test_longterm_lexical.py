@@ -82,3 +82,53 @@ async def test_fts_syntax_in_a_query_is_treated_as_words(db: Database) -> None:
     await index.add([doc("q", "the NEAR operator and a star")])
     hits = await index.search('NEAR( "star* OR -', partitions=[ALICE], k=5)
     assert [h.id for h in hits] == ["q"]
+
+
+async def test_a_document_is_found_through_each_of_its_partitions_and_forgotten_from_all(
+    db: Database,
+) -> None:
+    room = partition_token("s", "room:1")
+    index = LexicalIndex(db, name="t")
+    await index.start()
+    await index.add(
+        [LexicalDoc(id="r", text="the café on Alder Street", partitions=(ALICE, room), timestamp=0.0)]
+    )
+    assert [h.id for h in await index.search("cafe alder", partitions=[ALICE], k=5)] == ["r"]
+    assert [h.id for h in await index.search("Café", partitions=[room], k=5)] == ["r"]
+    assert await index.search("cafe", partitions=[BOB], k=5) == []
+    await index.delete(["r"])
+    for partitions in ([ALICE], [room]):
+        assert await index.search("cafe alder street", partitions=partitions, k=5) == []
+    # the contentless index really dropped the tokens (a wrong 'delete' would corrupt it instead)
+    await db.execute("INSERT INTO t_terms(t_terms) VALUES('integrity-check')")
+
+
+async def test_partitions_must_be_tokens(db: Database) -> None:
+    index = LexicalIndex(db, name="t")
+    await index.start()
+    with pytest.raises(ValueError, match="partition"):
+        await index.add([LexicalDoc(id="x", text="hello", partitions=('" OR x',), timestamp=0.0)])
+    with pytest.raises(ValueError, match="partition"):
+        await index.add([LexicalDoc(id="x", text="hello", partitions=(), timestamp=0.0)])
+
+
+async def test_an_index_in_the_first_schema_is_rebuilt_on_start(db: Database) -> None:
+    await db.execute(
+        "CREATE TABLE t_docs (rowid INTEGER PRIMARY KEY, doc_id TEXT NOT NULL UNIQUE, ts REAL NOT NULL)"
+    )
+    await db.execute("CREATE VIRTUAL TABLE t_fts USING fts5(body, part, tokenize = 'porter unicode61')")
+    rows = [
+        (1, "old", 10.0, "we adopted a greyhound", ALICE),
+        (2, "new", 20.0, "a greyhound puppy too", ALICE),
+    ]
+    for rowid, doc_id, ts, body, part in rows:
+        await db.execute("INSERT INTO t_docs VALUES (?, ?, ?)", [rowid, doc_id, ts])
+        await db.execute("INSERT INTO t_fts(rowid, body, part) VALUES (?, ?, ?)", [rowid, body, part])
+
+    index = LexicalIndex(db, name="t")
+    await index.start()
+    assert {h.id for h in await index.search("greyhounds", partitions=[ALICE], k=5)} == {"old", "new"}
+    assert [h.id for h in await index.search("greyhound", partitions=[ALICE], k=5, since=15.0)] == ["new"]
+    assert await db.fetchone("SELECT 1 FROM sqlite_master WHERE name = 't_fts'") is None
+    await index.add([doc("later", "another greyhound")])  # rowids continue after the rebuilt ones
+    assert {h.id for h in await index.search("greyhound", partitions=[ALICE], k=5)} == {"old", "new", "later"}
