@@ -161,8 +161,14 @@ class CommandRunner:
         phrase = command.args.strip() or None
         stores = self._stores
         # Shared journal entries (a room conversation with several people) have no single owner:
-        # they are found through the asker's event ids, collected before history forgets them.
-        sources = frozenset(t.event_id for t in await stores.history.export(owners) if t.role == "user")
+        # they are found through the asker's event ids, collected before the stores forget them.
+        # Long-term memory holds every message; history may keep only the recent ones.
+        sources = frozenset(t.event_id for t in await stores.history.export(owners) if t.role == "user") | {
+            source
+            for item in await stores.memory.export(owners)
+            if item.role == "user"
+            for source in item.source_ids
+        }
         journal = await stores.journal.forget(owners, phrase, sources=sources)
         counts = {
             "messages": await stores.history.forget(owners, phrase),

@@ -49,7 +49,12 @@ def history_turns(turn: CompletedTurn) -> list[Turn]:
 
 
 def memory_items(turn: CompletedTurn) -> list[MemoryItem]:
-    """One memory per user message and one for the reply; ids derive from event ids (idempotent)."""
+    """One memory per user message and, for each person answered, one of the reply.
+
+    In a merged group turn the reply answers several people, and each of them heard it: every one
+    keeps it among their own memories (and can forget their copy alone). Ids derive from event
+    ids, so storing a turn twice changes nothing.
+    """
     items = [
         MemoryItem(
             id=f"{m.platform}:{m.event_id}",
@@ -69,21 +74,25 @@ def memory_items(turn: CompletedTurn) -> list[MemoryItem]:
     ]
     if turn.reply_text:
         last = turn.messages[-1]
-        items.append(
-            MemoryItem(
-                id=f"{last.platform}:{turn.reply_event_id}",
-                owner=last.identity,
-                scope=last.scope,
-                text=turn.reply_text,
-                created_at=turn.finished_at,
-                source_ids=(turn.reply_event_id, *(m.event_id for m in turn.messages)),
-                role="assistant",
-                platform=last.platform,
-                room_id=last.room_id,
-                thread_id=last.thread_id,
-                persona=turn.persona,
+        reply_id = f"{last.platform}:{turn.reply_event_id}"
+        answered = {m.identity: m for m in reversed(turn.messages)}  # each person's latest message
+        for identity, message in answered.items():
+            items.append(
+                MemoryItem(
+                    # the last author's copy keeps the plain id that single-person turns use
+                    id=reply_id if identity == last.identity else f"{reply_id}@{identity}",
+                    owner=identity,
+                    scope=message.scope,
+                    text=turn.reply_text,
+                    created_at=turn.finished_at,
+                    source_ids=(turn.reply_event_id, *(m.event_id for m in turn.messages)),
+                    role="assistant",
+                    platform=message.platform,
+                    room_id=message.room_id,
+                    thread_id=message.thread_id,
+                    persona=turn.persona,
+                )
             )
-        )
     return items
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from persona.types import TurnOutcome
 from tests.bot.support import (
@@ -87,6 +88,13 @@ async def test_a_merged_group_turn_learns_each_fact_for_the_person_who_said_it(
         assert "baker" not in alice_knows
         assert "job: baker" in bob_knows
         assert "Miso" not in bob_knows
+
+        def replies(export: dict[str, Any]) -> set[str]:
+            return {m["text"] for m in export["memories"] if m["role"] == "assistant"}
+
+        # the one reply answered both, and both remember it among their own memories
+        shared = replies(await chat.export(dm(ALICE, ""))) & replies(await chat.export(dm(BOB, "")))
+        assert shared, "the merged turn's reply is missing from one of the two people's memories"
 
 
 async def test_forgetting_a_phrase_also_removes_it_from_a_shared_room_journal(

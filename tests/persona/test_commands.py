@@ -154,6 +154,31 @@ async def test_forget_a_phrase_keeps_the_rest() -> None:
     assert "my boat is called Gull" not in texts
 
 
+async def test_forget_finds_shared_journal_entries_from_messages_history_no_longer_keeps() -> None:
+    world = _World()
+    async with running_engine(stores=world.stores) as engine:
+        said = message("my boat is called Gull", room="harbour", is_dm=False, event_id="ev-old")
+        await engine.submit(said, RecordingSink())
+        await engine.jobs.drain(5)
+        # the room's journal entry is about several people, so it has no owner, only sources
+        await world.journal.add(
+            JournalEntry(
+                id="jr",
+                persona="default",
+                day=NOW.date().isoformat(),
+                kind="entry",
+                text="Alice told the harbour about her boat Gull; Bob laughed.",
+                scope="terminal:harbour",
+                created_at=NOW,
+                owner=None,
+                source_ids=("ev-old", "ev-bob"),
+            )
+        )
+        world.history.turns.clear()  # recent history is bounded: the old message aged out
+        await engine.command(_cmd("forget", "Gull", room="harbour", is_dm=False))
+    assert [e.id for e in world.journal.entries if e.id == "jr"] == []
+
+
 async def test_admin_commands_refuse_non_admins_and_work_for_admins() -> None:
     world = _World()
     async with running_engine(stores=world.stores) as engine:
