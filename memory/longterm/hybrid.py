@@ -12,7 +12,9 @@ search: only the partitions the Visibility allows are searched (filter before ra
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,6 +54,10 @@ class RetrievalTuning:
     # no HNSW index to load from disk on a partition's first search (~300 ms at 1k items),
     # exact instead of approximate, and one SQLite read serves the time-interval list too.
     exact_scan_limit: int = 4000
+    # After a restart, a partition too big for the exact scan has its HNSW index loaded from disk
+    # on first use (~0.5 s at 100k items). This many of them, most recently active first, are
+    # loaded in the background at start instead of inside someone's turn. 0 turns it off.
+    warm_partitions: int = 8
 
 
 class HybridMemory:
@@ -71,6 +77,7 @@ class HybridMemory:
         self._lexical = LexicalIndex(db, name="ltm_lex")
         self._tuning = tuning or RetrievalTuning()
         self._started = False
+        self._warming: asyncio.Task[list[str]] | None = None
 
     async def start(self) -> None:
         if self._started:
@@ -79,10 +86,58 @@ class HybridMemory:
         await self._db.ensure_schema("ltm_items", SCHEMA)
         await self._lexical.start()
         self._started = True
+        if self._tuning.warm_partitions > 0 and self._warming is None:
+            self._warming = asyncio.create_task(self._warm(), name="ltm-warm-partitions")
+
+    async def warmed(self) -> list[str]:
+        """The partitions the start-up warming loaded (waits for it; [] when it is off or failed)."""
+        return [] if self._warming is None else await asyncio.shield(self._warming)
 
     async def close(self) -> None:
-        """Nothing of its own to release; idempotent."""
+        """Stops the warming task if it is still running; idempotent."""
         self._started = False
+        warming, self._warming = self._warming, None
+        if warming is not None:
+            warming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await warming
+
+    async def _warm(self) -> list[str]:
+        try:
+            names = await self._large_partitions(self._tuning.warm_partitions)
+            if not names:
+                return []
+            probe = [0.0] * self._embedder.dim
+            probe[0] = 1.0
+            started = time.perf_counter()
+            for name in names:
+                await self._vectors.query(name, embedding=probe, k=1)
+            _log.info(
+                "loaded %d large memory partitions in %.1f s", len(names), time.perf_counter() - started
+            )
+            return names
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # an optimisation only: a failure costs the first search its load time
+            _log.warning("warming large memory partitions failed; they load on first use", exc_info=True)
+            return []
+
+    async def _large_partitions(self, limit: int) -> list[str]:
+        """Vector partitions holding more than the exact-scan limit, most recently written first."""
+        over = self._tuning.exact_scan_limit
+        owners = await self._db.fetchall(
+            "SELECT owner, scope = ? AS dm, MAX(ts) AS last FROM ltm_items GROUP BY owner, dm"
+            " HAVING COUNT(*) > ? ORDER BY last DESC LIMIT ?",
+            [DM_SCOPE, over, limit],
+        )
+        rooms = await self._db.fetchall(
+            "SELECT scope, MAX(ts) AS last FROM ltm_items WHERE scope != ? GROUP BY scope"
+            " HAVING COUNT(*) > ? ORDER BY last DESC LIMIT ?",
+            [DM_SCOPE, over, limit],
+        )
+        found = [(float(r[2]), partitions.owner_collection(str(r[0]), dm=bool(r[1]))) for r in owners]
+        found += [(float(r[1]), partitions.room_collection(str(r[0]))) for r in rooms]
+        return [name for _, name in sorted(found, reverse=True)[:limit]]
 
     # ---- writing
 

@@ -223,3 +223,35 @@ async def test_the_same_memory_works_against_a_chroma_server(tmp_path: Path, emb
             await memory.close()
             await index.close()
             await db.close()
+
+
+async def test_a_restart_loads_the_largest_recent_partitions_in_the_background(
+    tmp_path: Path, embedder: OnnxEmbedder
+) -> None:
+    from memory.longterm.partitions import owner_collection, room_collection
+
+    def opened(warm: int) -> tuple[Database, ChromaIndex, HybridMemory]:
+        db = Database(tmp_path / "familiar.sqlite3")
+        index = ChromaIndex(model_id=embedder.model_id, dim=embedder.dim, path=tmp_path / "chroma")
+        tuning = RetrievalTuning(exact_scan_limit=3, warm_partitions=warm)
+        return db, index, HybridMemory(db=db, vectors=index, embedder=embedder, tuning=tuning)
+
+    db, index, memory = opened(warm=0)
+    await memory.add([item(f"a{i}", FILLER[i], days_ago=10 - i) for i in range(5)])  # big, older
+    await memory.add([item(f"r{i}", FILLER[i], owner=BOB, scope=ROOM, days_ago=1) for i in range(4)])
+    await memory.add([item("c1", FILLER[0], owner="discord:carol", days_ago=0)])  # recent but small
+    assert await memory.warmed() == []
+    await memory.close()
+    await index.close()
+    await db.close()
+
+    db, index, memory = opened(warm=8)
+    await memory.start()
+    # bob's room items fill his rooms partition and the room's shared one; newest first
+    warmed = await memory.warmed()
+    assert set(warmed[:2]) == {owner_collection(BOB, dm=False), room_collection(ROOM)}
+    assert warmed[2:] == [owner_collection(ALICE, dm=True)]
+    assert (await memory.search(ask("my phone battery")))[0].item.id == "a4"
+    await memory.close()
+    await index.close()
+    await db.close()
