@@ -83,6 +83,7 @@ async def build_engine(settings: Settings, opened: OpenedStores, stack: AsyncExi
         model=default.model,
         settings=learning,
         clock=utc_now,
+        drafts=opened.journal.drafts,  # pending conversations survive a restart
     )
     reflector = Reflector(
         provider=learning_provider,

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from memory.records import (
     Dossier,
     Fact,
+    JournalDraft,
     JournalEntry,
     KBEntry,
     MemoryHit,
@@ -109,6 +110,31 @@ class JournalStore(Closeable, Protocol):
         self, owners: frozenset[str], phrase: str | None = None, *, sources: frozenset[str] = frozenset()
     ) -> int:
         """Entries about `owners`, and shared entries built from any of `sources` (their event ids)."""
+        ...
+
+
+class JournalDrafts(Protocol):
+    """Conversations noted for the journal and not yet written, so a restart loses none.
+
+    Held by the journal's store: its `forget` drops matching drafts with the entries.
+    """
+
+    async def save(self, draft: JournalDraft) -> None:
+        """Insert, or replace the draft with the same id."""
+        ...
+
+    async def update(self, draft: JournalDraft) -> bool:
+        """Replace a pending draft; False, writing nothing, when it is gone (forgotten meanwhile)."""
+        ...
+
+    async def get(self, draft_id: str) -> JournalDraft | None: ...
+
+    async def pending(self) -> list[JournalDraft]:
+        """Every draft, oldest activity first (read once at start-up)."""
+        ...
+
+    async def discard(self, draft_id: str) -> bool:
+        """Drop a draft once written; False when it was already gone."""
         ...
 
 

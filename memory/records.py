@@ -133,6 +133,41 @@ class JournalEntry:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DraftLine:
+    """One line of a conversation waiting to be journaled."""
+
+    author: str
+    text: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JournalDraft:
+    """A conversation noted for the journal but not yet written: kept so a restart loses none."""
+
+    id: str  # one per conversation: a session opens a new draft while its last one is written
+    persona: str
+    session: str
+    scope: str
+    last_at: datetime
+    owners: tuple[str, ...] = ()  # everyone who spoke
+    lines: tuple[DraftLine, ...] = ()  # the most recent lines only
+    source_ids: tuple[str, ...] = ()  # every event noted, including those of trimmed lines
+    attempts: int = 0  # failed writes so far
+    retry_at: datetime | None = None
+
+    def is_about(self, owners: frozenset[str], phrase: str | None, sources: frozenset[str]) -> bool:
+        """Whether a `/forget` of `owners` (their event ids: `sources`), maybe of one phrase, covers
+        this draft. A draft is dropped whole: its other lines may answer the forgotten ones."""
+        if owners.isdisjoint(self.owners) and sources.isdisjoint(self.source_ids):
+            return False
+        if phrase is None:
+            return True
+        needle = phrase.strip().lower()
+        return any(needle in line.text.lower() for line in self.lines)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class KBEntry:
     id: str
     title: str

@@ -4,6 +4,10 @@ Who may see an entry (`journal_visible`): a `dm` entry only its owner, and only 
 room-scoped entry anyone in that room, and its owner wherever their own room records are
 visible. An entry with no owner and a room scope is seen only in that room.
 
+The store also holds the conversations still waiting for their entry (`drafts`, a
+memory.sqlite.journal_drafts.SqliteJournalDrafts), so that `forget` drops those too: a
+forgotten line must not reach an entry written after the `/forget`.
+
 The Database is owned (opened and closed) by the composition root.
 """
 
@@ -20,6 +24,7 @@ import aiosqlite
 from memory.journal_files import JournalFiles
 from memory.records import DM_SCOPE, JournalEntry, Visibility
 from memory.sqlite.db import Database
+from memory.sqlite.journal_drafts import SqliteJournalDrafts
 
 _log = logging.getLogger(__name__)
 
@@ -100,9 +105,11 @@ class SqliteJournalStore:
     def __init__(self, db: Database, *, files: JournalFiles | None = None) -> None:
         self._files = files  # the Markdown mirror: forgotten entries leave it too
         self._db = db
+        self.drafts = SqliteJournalDrafts(db)
 
     async def start(self) -> None:
         await self._db.ensure_schema(_SCHEMA_NAME, _SCHEMA)
+        await self.drafts.start()
 
     async def close(self) -> None:
         # The Database belongs to the composition root; nothing of ours to release.
@@ -185,9 +192,11 @@ class SqliteJournalStore:
         self, owners: frozenset[str], phrase: str | None = None, *, sources: frozenset[str] = frozenset()
     ) -> int:
         """Delete entries about these owners, and shared entries (no single owner) built from any of
-        `sources` (the owners' event ids); all of them, or those whose text contains `phrase`."""
+        `sources` (the owners' event ids); all of them, or those whose text contains `phrase`.
+        Pending drafts they took part in go too; the count is of entries only."""
         if not owners and not sources:
             return 0
+        await self.drafts.forget(owners, phrase, sources=sources)
         sql = "SELECT rowid, text, owner, source_ids, id, persona, day FROM journal"
         params: list[Any] = []
         if phrase is not None:

@@ -7,7 +7,8 @@ Wiring (done by the composition root; `journal_store` is a SqliteJournalStore, w
 the day reader, and `files` a memory.journal_files.JournalFiles)::
 
     facts = FactLearner(provider=p, facts=stores.facts, model=m, settings=s, clock=now)
-    journaler = Journaler(provider=p, store=journal_store, files=files, model=m, settings=s, clock=now)
+    journaler = Journaler(provider=p, store=journal_store, files=files, model=m, settings=s, clock=now,
+                          drafts=journal_store.drafts)  # pending conversations survive restarts
     reflector = Reflector(provider=p, store=journal_store, reader=journal_store, files=files,
                           model=m, settings=s, clock=now, personas=persona_names)
     scheduler = JournalScheduler(journaler=journaler, reflector=reflector, settings=s, clock=now)

@@ -3,6 +3,10 @@
 The task sleeps until the earliest deadline (a conversation's quiet gap, the end of its day, or
 the reflection hour) or until new activity wakes it; no polling. `run_due()` does one round of
 due work at the injected clock's time, so tests drive it explicitly without waiting.
+
+`start()` first restores the conversations a previous run left pending (Journaler.restore),
+so the first deadline already counts them: those whose quiet gap passed during the downtime
+are written at once. `close()` lets a round under way finish (bounded), then stops the task.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ from persona.learning.settings import LearningSettings
 _log = logging.getLogger(__name__)
 _ERROR_BACKOFF_S = 60.0
 _MAX_WAIT_S = 3600.0  # re-check at least hourly: wall-clock jumps (suspend, DST) are tolerated
+# close() lets a round under way finish its writes (cancelling a file write mid-way leaks the
+# file); after this, it is cancelled: its drafts stay in the store for the next start.
+_CLOSE_GRACE_S = 10.0
 
 
 class JournalScheduler:
@@ -36,6 +43,7 @@ class JournalScheduler:
         self._clock = clock
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         self._reflected_on: date | None = None
 
     def poke(self) -> None:
@@ -45,6 +53,8 @@ class JournalScheduler:
     async def start(self) -> None:
         if self._task is not None:
             return
+        await self._journaler.restore()
+        self._stopping.clear()
         self._journaler.on_activity = self.poke
         self._task = asyncio.create_task(self._run(), name="journal-scheduler")
 
@@ -53,9 +63,12 @@ class JournalScheduler:
         self._journaler.on_activity = lambda: None
         if task is None:
             return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        self._stopping.set()
+        self._wake.set()
+        try:
+            await asyncio.wait_for(task, timeout=_CLOSE_GRACE_S)  # cancels it on timeout
+        except TimeoutError:
+            _log.warning("journal round still running after %ss: cancelled", _CLOSE_GRACE_S)
 
     async def run_due(self) -> int:
         """Write every entry and reflection due now; returns how many were written."""
@@ -75,9 +88,11 @@ class JournalScheduler:
         return min(candidates)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             wait_s = (self.next_deadline() - self._clock()).total_seconds()
             await self._sleep(min(max(wait_s, 0.0), _MAX_WAIT_S))
+            if self._stopping.is_set():
+                return
             try:
                 await self.run_due()
             except asyncio.CancelledError:
