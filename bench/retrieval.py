@@ -4,7 +4,8 @@
     python -m bench.retrieval --scale 10000,100000 [--json OUT]      # search latency at N items
 
 Every conversation is ingested through HybridMemory.add (turn ids as source ids, session times as
-timestamps, no LLM) into a fresh data directory (SQLite + embedded Chroma + the local ONNX model);
+timestamps, each turn with the line before it as context, as the bot stores turns; no LLM) into a
+fresh data directory (SQLite + embedded Chroma + the local ONNX model);
 each question is answered with HybridMemory.search at the question's time, in the user's DM.
 """
 
@@ -63,8 +64,11 @@ def _items(conversation: dict[str, Any]) -> list[list[MemoryItem]]:
                     source_ids=(turn["id"],),
                     role="user" if turn["speaker"] == conversation["user"] else "assistant",
                     platform="bench",
+                    context=previous["text"] if previous else "",
                 )
-                for n, turn in enumerate(session["turns"])
+                for n, (previous, turn) in enumerate(
+                    zip([None, *session["turns"][:-1]], session["turns"], strict=True)
+                )
             ]
         )
     return batches

@@ -69,6 +69,9 @@ class MemoryItem:
     room_id: str = ""
     thread_id: str | None = None
     persona: str = ""
+    # What this turn answered (the other side's previous line), embedded with it but not stored
+    # as its text: "Flinkwerk, they make routing software" is about a new job only in context.
+    context: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -215,6 +215,7 @@ class PersonaEngine:
             session=str(last.session),
             visibility=gathered.visibility,
             finished_at=self._clock(),
+            context=next((t.text for t in reversed(gathered.history) if t.role == "assistant"), ""),
         )
         await self._enqueue_post_turn(turn)
         return outcome

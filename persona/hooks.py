@@ -23,6 +23,7 @@ class CompletedTurn:
     session: str  # str(SessionKey)
     visibility: Visibility  # the asker's visibility in this place
     finished_at: datetime
+    context: str = ""  # the persona's last line in this session before these messages, if any
 
     @property
     def key(self) -> str:

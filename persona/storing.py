@@ -6,6 +6,8 @@ from memory.records import MemoryItem, Turn
 from persona.hooks import CompletedTurn
 from persona.types import IncomingMessage
 
+_CONTEXT_CHARS = 500  # the end of what was asked is what the reply answers
+
 
 def message_turn(message: IncomingMessage, *, persona: str) -> Turn:
     return Turn(
@@ -68,6 +70,7 @@ def memory_items(turn: CompletedTurn) -> list[MemoryItem]:
             room_id=m.room_id,
             thread_id=m.thread_id,
             persona=turn.persona,
+            context=turn.context,
         )
         for m in turn.messages
         if message_text(m).strip()
@@ -76,6 +79,7 @@ def memory_items(turn: CompletedTurn) -> list[MemoryItem]:
         last = turn.messages[-1]
         reply_id = f"{last.platform}:{turn.reply_event_id}"
         answered = {m.identity: m for m in reversed(turn.messages)}  # each person's latest message
+        asked = "\n".join(message_text(m) for m in turn.messages)[-_CONTEXT_CHARS:]
         for identity, message in answered.items():
             items.append(
                 MemoryItem(
@@ -91,6 +95,7 @@ def memory_items(turn: CompletedTurn) -> list[MemoryItem]:
                     room_id=message.room_id,
                     thread_id=message.thread_id,
                     persona=turn.persona,
+                    context=asked,
                 )
             )
     return items

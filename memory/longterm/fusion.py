@@ -12,19 +12,21 @@ RRF_K = 60.0
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
-def reciprocal_rank_fusion(rankings: Sequence[tuple[float, Sequence[str]]]) -> dict[str, float]:
-    """Sum of weight / (RRF_K + rank) over every ranked list an id appears in (rank from 1)."""
+def reciprocal_rank_fusion(
+    rankings: Sequence[tuple[float, Sequence[str]]], *, k: float = RRF_K
+) -> dict[str, float]:
+    """Sum of weight / (k + rank) over every ranked list an id appears in (rank from 1)."""
     scores: dict[str, float] = {}
     for weight, ids in rankings:
         for rank, item_id in enumerate(ids, start=1):
-            scores[item_id] = scores.get(item_id, 0.0) + weight / (RRF_K + rank)
+            scores[item_id] = scores.get(item_id, 0.0) + weight / (k + rank)
     return scores
 
 
-def recency_bonus(age_days: float, *, weight: float, half_life_days: float) -> float:
+def recency_bonus(age_days: float, *, weight: float, half_life_days: float, k: float = RRF_K) -> float:
     """A small bonus, on the scale of one first-place RRF vote, halving every `half_life_days`."""
     decay: float = 0.5 ** (max(age_days, 0.0) / half_life_days)
-    return weight / (RRF_K + 1.0) * decay
+    return weight / (k + 1.0) * decay
 
 
 def _shingles(text: str) -> frozenset[str]:

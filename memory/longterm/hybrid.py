@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -34,15 +35,38 @@ from memory.vectors import VectorIndex
 
 _log = logging.getLogger(__name__)
 _DAY_S = 86400.0
+# The persona as the subject of something it did: "did you say", "you recommended", "your
+# advice" ("can you remind me", "did you remember" ask about the person).
+_ABOUT_THE_PERSONA = re.compile(
+    r"\b(?:(?:did|have|had) you(?! (?:remember|recall|know|hear|get|see))"
+    r"|you (?:said|told|recommended|suggested|mentioned|promised|advised|gave|wrote|asked|meant)"
+    r"|your (?:advice|suggestions?|recommendations?|ideas?|opinions?|answers?|tips?|questions?))\b",
+    re.IGNORECASE,
+)
+_CONTEXT_CHARS = 300
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RetrievalTuning:
     candidates: int = 40  # per ranked list, at least; 4 x k when k is larger
-    dense_weight: float = 1.0
+    # Conversation is paraphrase-heavy ("we signed the lease on Alder Street" for "where do I
+    # live?"): meaning ranks the evidence better than shared words do, so it gets the larger vote.
+    dense_weight: float = 1.5
     lexical_weight: float = 1.0
     time_weight: float = 1.5  # each of the two interval-restricted lists
-    recency_weight: float = 0.3
+    # A tie-breaker between near neighbours: at 0.3 a three-day-old filler line outranked a
+    # month-old statement that dense retrieval put first.
+    recency_weight: float = 0.15
+    # Smaller than the customary 60: with few ranked lists, k = 60 made first and fifth place
+    # nearly equal, so agreement between lists and the recency bonus decided the order.
+    rrf_k: float = 30.0
+    # The persona's own lines ("How's the new job going, Tom?") look more like a question put to
+    # memory than the person's statements do, and rarely hold what is asked about the person:
+    # their fused score is scaled down (kept, so "what did you recommend?" still finds them).
+    assistant_weight: float = 0.3
+    # Embed each item with the line it answered (MemoryItem.context): "Flinkwerk, they make
+    # routing software" is about a new job only next to "What's the company?".
+    embed_context: bool = True
     recency_half_life_days: float = 30.0
     future_slack_s: float = 60.0  # items stamped after query.now (beyond clock skew) are not recalled
     duplicate_threshold: float = 0.85
@@ -147,12 +171,15 @@ class HybridMemory:
         new = await self._unknown(unique)
         if not new:
             return
-        vectors = await self._embedder.embed([item.text for item in new])
+        vectors = await self._embedder.embed([_embedded_text(item, self._tuning) for item in new])
         await self._upsert_vectors(new, vectors)
         await self._lexical.add(
             [
                 LexicalDoc(
-                    id=i.id, text=i.text, partitions=partitions.item_tokens(i), timestamp=epoch(i.created_at)
+                    id=i.id,
+                    text=i.text,
+                    partitions=partitions.item_tokens(i),
+                    timestamp=epoch(i.created_at),
                 )
                 for i in new
             ]
@@ -209,15 +236,17 @@ class HybridMemory:
             n=n,
             interval=interval,
         )
-        scores = reciprocal_rank_fusion(rankings)
+        scores = reciprocal_rank_fusion(rankings, k=tuning.rrf_k)
         if not scores:
             return []
         # Only the best fused candidates are read back from SQLite; the recency bonus (at most a
         # third of one first-place vote) reorders near neighbours, it is not meant to rescue
         # items that no ranking liked.
-        shortlist = sorted(scores, key=scores.__getitem__, reverse=True)[: max(3 * query.k, 30)]
+        shortlist = sorted(scores, key=scores.__getitem__, reverse=True)[: max(6 * query.k, 60)]
         items = await self._load(shortlist)
         now_s = epoch(query.now)
+        # "What did you recommend?" is about the persona's own lines: no discount then.
+        assistant_weight = 1.0 if asks_about_the_persona(query.text) else tuning.assistant_weight
         scored: list[tuple[MemoryItem, float]] = []
         for item in items:
             if not query.visibility.allows(item.owner, item.scope):
@@ -229,8 +258,10 @@ class HybridMemory:
                 (now_s - ts) / _DAY_S,
                 weight=tuning.recency_weight,
                 half_life_days=tuning.recency_half_life_days,
+                k=tuning.rrf_k,
             )
-            scored.append((item, scores[item.id] + bonus))
+            weight = assistant_weight if item.role == "assistant" else 1.0
+            scored.append((item, scores[item.id] * weight + bonus))
         scored.sort(key=lambda pair: pair[1], reverse=True)
         collapsed = collapse_near_duplicates(scored, limit=query.k, threshold=tuning.duplicate_threshold)
         return [MemoryHit(item=item, score=score) for item, score in collapsed]
@@ -435,6 +466,17 @@ def _exact_rankings(
         inside = (rows.ts >= bounds[0]) & (rows.ts < bounds[1])
         lists.append([rows.ids[int(i)] for i in order[inside[order]][:n]])
     return lists
+
+
+def asks_about_the_persona(text: str) -> bool:
+    return _ABOUT_THE_PERSONA.search(text) is not None
+
+
+def _embedded_text(item: MemoryItem, tuning: RetrievalTuning) -> str:
+    """The item's own words first: the model truncates long inputs, so context is cut, not text."""
+    if tuning.embed_context and item.context:
+        return f"{item.text}\n{item.context[:_CONTEXT_CHARS]}"
+    return item.text
 
 
 def _span_sql(bounds: tuple[float, float] | None) -> tuple[str, list[object]]:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -255,3 +256,32 @@ async def test_a_restart_loads_the_largest_recent_partitions_in_the_background(
     await memory.close()
     await index.close()
     await db.close()
+
+
+async def test_an_answer_is_found_through_the_question_it_answered(
+    parts: tuple[Database, HybridMemory],
+) -> None:
+    _, memory = parts
+    await memory.add([item(f"f{i}", t) for i, t in enumerate(FILLER)])
+    answer = item("co", "Flinkwerk! Small team, about forty people.")
+    await memory.add([replace(answer, context="Congrats on the new job! Which company is it?")])
+    hits = await memory.search(ask("Where did I get a job?"))
+    assert hits[0].item.id == "co"
+    assert hits[0].item.text == "Flinkwerk! Small team, about forty people."
+
+
+async def test_the_persons_own_statement_outranks_the_personas_question_about_it(
+    parts: tuple[Database, HybridMemory],
+) -> None:
+    _, memory = parts
+    await memory.add([item(f"f{i}", t) for i, t in enumerate(FILLER)])
+    said = item("said", "We adopted a greyhound last month, he's called Biscuit.", days_ago=20)
+    asked = replace(
+        item("asked", "How is your new dog doing? Still chewing shoes?", days_ago=1), role="assistant"
+    )
+    await memory.add([said, asked])
+    hits = await memory.search(ask("What dog do I have?", k=5))
+    assert hits[0].item.id == "said"
+    # a question about what the persona itself said finds its line
+    hits = await memory.search(ask("What did you ask me about my dog?", k=5))
+    assert hits[0].item.id == "asked"

@@ -49,6 +49,20 @@ async def test_a_message_gets_one_streamed_reply_and_is_stored() -> None:
     assert all(i.source_ids and i.scope == "dm" for i in memory.items.values())
 
 
+async def test_each_memory_is_stored_with_the_line_it_answered() -> None:
+    # "Flinkwerk, they make routing software" only says "my new job" next to the question it answers
+    memory = InMemoryMemory()
+    provider = ScriptedProvider("Congratulations! What's the company?", "Sounds like a great fit.")
+    async with running_engine(stores=make_stores(memory=memory), provider=provider) as engine:
+        await engine.submit(message("I got the job in Berlin!", event_id="e1"), RecordingSink())
+        await engine.jobs.drain(GUARD_S)
+        await engine.submit(message("Flinkwerk, they make routing software", event_id="e2"), RecordingSink())
+    by_text = {i.text: i for i in memory.items.values()}
+    assert by_text["Flinkwerk, they make routing software"].context == "Congratulations! What's the company?"
+    assert by_text["Sounds like a great fit."].context == "Flinkwerk, they make routing software"
+    assert by_text["I got the job in Berlin!"].context == ""
+
+
 async def test_a_slow_store_does_not_hold_the_reply_and_is_counted() -> None:
     memory = InMemoryMemory()
     memory.delay_s = 60.0  # far beyond the 0.2 s deadline
