@@ -55,6 +55,7 @@ test: $(STAMP) redis-server synapse check
 bench: $(STAMP) redis-server
 	$(BIN)/python -m bench.turns
 	$(BIN)/python -m bench.retrieval --dataset bench/data/familiar_recall.json
+	$(BIN)/python -m bench.retrieval --dataset bench/data/familiar_heldout.json
 
 clean:
 	rm -rf $(VENV) $(SYNAPSE_VENV) .mypy_cache .pytest_cache .ruff_cache
