@@ -103,7 +103,7 @@ async def _check_redis(url: str) -> Finding:
 
 async def _check_embedder(settings: Settings) -> Finding:
     async with AsyncExitStack() as stack:
-        embedder = build_embedder(settings.embedding)
+        embedder = build_embedder(settings.embedding, settings.data_dir)
         stack.push_async_callback(embedder.close)
         try:
             await embedder.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol, TypeVar
 from urllib.parse import urlparse
 
@@ -59,14 +60,14 @@ async def _started(stack: AsyncExitStack, thing: _T) -> _T:
     return thing
 
 
-def build_embedder(settings: EmbeddingSettings) -> OnnxEmbedder | OpenAIEmbedder:
+def build_embedder(settings: EmbeddingSettings, data_dir: Path) -> OnnxEmbedder | OpenAIEmbedder:
     if settings.backend == "openai":
         return OpenAIEmbedder(
             model=settings.model,
             base_url=settings.base_url,
             api_key=settings.api_key.get_secret_value() if settings.api_key else None,
         )
-    return OnnxEmbedder(model_dir=settings.model_dir)
+    return OnnxEmbedder(model_dir=settings.model_dir, cache_dir=data_dir / "models")
 
 
 def build_vectors(settings: Settings, embedder: Embedder) -> ChromaIndex:
@@ -89,7 +90,7 @@ async def open_stores(settings: Settings, stack: AsyncExitStack) -> OpenedStores
     stack.push_async_callback(db.close)
 
     history, dedup, limits, locks = await _hot_stores(settings, db, stack)
-    embedder = await _started(stack, build_embedder(settings.embedding))
+    embedder = await _started(stack, build_embedder(settings.embedding, settings.data_dir))
     vectors = await _started(stack, build_vectors(settings, embedder))
     memory = await _started(stack, HybridMemory(db=db, vectors=vectors, embedder=embedder))
     facts = await _started(stack, SqliteFactStore(db))

