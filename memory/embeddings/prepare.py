@@ -25,16 +25,39 @@ def default_cache_dir() -> Path:
 
 
 def integer_kernel_model(source: Path, cache_dir: Path) -> Path:
-    """The cached int8-kernel version of `source`, built first if missing (blocking: call in a thread)."""
+    """The cached int8-kernel version of `source`, built first if missing (blocking: call in a thread).
+
+    A cache directory that cannot be written (a read-only home) falls back to the temporary one.
+    """
+    import onnxruntime as ort
+
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+    name = f"{source.stem}-{digest}-ort{ort.__version__}-dynamic-int8.onnx"
+    for directory in (cache_dir, Path(tempfile.gettempdir()) / "familiar-models"):
+        target = directory / name
+        if target.is_file():
+            return target
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            _log.warning("embedding model cache %s is not writable (%s)", directory, exc)
+            continue
+        _build(source, target)
+        return target
+    raise OSError(f"no writable directory for the embedding model cache (tried {cache_dir})")
+
+
+def _quiet_preprocessing_advice(record: logging.LogRecord) -> bool:
+    """quantize_dynamic advises shape pre-processing on the root logger; not needed for a text encoder."""
+    return not str(record.msg).startswith("Please consider to run pre-processing before quantization")
+
+
+def _build(source: Path, target: Path) -> None:
     import onnxruntime as ort
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
-    target = cache_dir / f"{source.stem}-{digest}-ort{ort.__version__}-dynamic-int8.onnx"
-    if target.is_file():
-        return target
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=cache_dir) as work:
+    logging.getLogger().addFilter(_quiet_preprocessing_advice)
+    with tempfile.TemporaryDirectory(dir=target.parent) as work:
         folded = Path(work) / "folded.onnx"
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC  # folds constants
@@ -44,4 +67,3 @@ def integer_kernel_model(source: Path, cache_dir: Path) -> Path:
         quantize_dynamic(folded, built, weight_type=QuantType.QInt8, per_channel=True)
         os.replace(built, target)  # atomic: a concurrent builder's file is equally good
     _log.info("prepared integer-kernel embedding model at %s", target)
-    return target
