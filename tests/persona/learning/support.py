@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from memory.records import Visibility
+from memory.journal_files import JournalFiles
+from memory.records import JournalEntry, Visibility
 from persona.hooks import CompletedTurn
 from persona.providers.base import ChatRequest, ChatResult, ProviderError, TextCallback, Usage
 from persona.types import IncomingMessage
@@ -121,3 +124,15 @@ def turn(
         visibility=place.visibility,
         finished_at=at,
     )
+
+
+class RecordingFiles(JournalFiles):
+    """Real Markdown files, plus an event so a test can await the scheduler's write."""
+
+    def __init__(self, data_dir: Path) -> None:
+        super().__init__(data_dir)
+        self.written = asyncio.Event()
+
+    async def append(self, entry: JournalEntry) -> None:
+        await super().append(entry)
+        self.written.set()

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from memory.journal_files import JournalFiles
 from memory.records import JournalEntry
 from memory.sqlite.db import Database
 from memory.sqlite.journal import SqliteJournalStore
@@ -23,30 +22,28 @@ from persona.learning.journal import Journaler, Reflector
 from persona.learning.scheduler import JournalScheduler
 from persona.learning.settings import LearningSettings
 from persona.providers.base import ChatRequest, ChatResult, ErrorKind, ProviderError, TextCallback
-from tests.persona.learning.support import ALICE, BOB, DM, T0, Clock, Place, ScriptedProvider, turn
+from tests.persona.learning.support import (
+    ALICE,
+    BOB,
+    DM,
+    T0,
+    Clock,
+    Place,
+    RecordingFiles,
+    ScriptedProvider,
+    turn,
+)
 
 SETTINGS = LearningSettings(quiet_gap_s=600, reflection_hour=7, timezone="UTC")
 BOB_IN_GROUP = Place(owner=BOB, dm=False)
 ALICE_IN_GROUP = Place(owner=ALICE, dm=False)
 
 
-class SignallingFiles(JournalFiles):
-    """Real Markdown files, plus an event so a test can await the scheduler's write."""
-
-    def __init__(self, data_dir: Path) -> None:
-        super().__init__(data_dir)
-        self.written = asyncio.Event()
-
-    async def append(self, entry: JournalEntry) -> None:
-        await super().append(entry)
-        self.written.set()
-
-
 @dataclass(slots=True)
 class Process:
     store: SqliteJournalStore
     journaler: Journaler
-    files: SignallingFiles
+    files: RecordingFiles
 
     async def entries(self) -> list[JournalEntry]:
         return await self.store.day("familiar", "2026-11-24")
@@ -64,7 +61,7 @@ class Bot:
     async def run(self, settings: LearningSettings = SETTINGS) -> AsyncIterator[Process]:
         db = Database(self.data_dir / "familiar.sqlite3")
         await db.open()
-        files = SignallingFiles(self.data_dir)
+        files = RecordingFiles(self.data_dir)
         store = SqliteJournalStore(db, files=files)
         await store.start()
         journaler = Journaler(
@@ -358,7 +355,7 @@ async def test_a_conversation_started_during_a_write_gets_its_own_entry(tmp_path
     assert "first chat" not in prompt(provider)
 
 
-class FailingOnceFiles(SignallingFiles):
+class FailingOnceFiles(RecordingFiles):
     """The Markdown copy fails once (a full disk), after the entry reached SQLite."""
 
     def __init__(self, data_dir: Path) -> None:

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from memory.journal_files import JournalFiles
-from memory.records import JournalEntry
 from memory.sqlite.journal import SqliteJournalStore
 from persona.learning.journal import Journaler, Reflector
 from persona.learning.scheduler import JournalScheduler
@@ -22,23 +20,12 @@ from tests.persona.learning.support import (
     T0,
     Clock,
     Place,
+    RecordingFiles,
     ScriptedProvider,
     turn,
 )
 
 SETTINGS = LearningSettings(quiet_gap_s=600, reflection_hour=7, timezone="UTC")
-
-
-class RecordingFiles(JournalFiles):
-    """Real Markdown files, plus an event so a test can await the scheduler's write."""
-
-    def __init__(self, data_dir: Path) -> None:
-        super().__init__(data_dir)
-        self.written = asyncio.Event()
-
-    async def append(self, entry: JournalEntry) -> None:
-        await super().append(entry)
-        self.written.set()
 
 
 @pytest.fixture
