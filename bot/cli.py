@@ -54,6 +54,8 @@ def _run(coro: Coroutine[Any, Any, int]) -> None:
         code = asyncio.run(coro)
     except KeyboardInterrupt:
         code = 130
+    except asyncio.CancelledError:  # SIGTERM cancels the main task (bot.app); everything was closed
+        code = 143
     raise typer.Exit(code)
 
 

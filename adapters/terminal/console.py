@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import getpass
 import logging
+import os
+import stat
 import sys
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -232,9 +234,9 @@ async def _next_or_none(lines: AsyncIterator[str], closed: asyncio.Event) -> str
 async def _read_lines(stream: TextIO) -> AsyncGenerator[str, None]:
     """Lines from stdin without blocking the event loop.
 
-    Pipes and terminals are read through the loop's pipe transport. Regular files (redirected
-    input) are not supported by pipe transports; reading them never blocks for long, so a
-    worker thread per line is fine there.
+    Pipes, sockets and terminals are read through the loop's pipe transport. Anything else
+    (a redirected file, /dev/null under a service manager) cannot be polled; reading it never
+    blocks for long, so a worker thread per line is fine there.
     """
     reader = await _pipe_reader(stream)
     if reader is None:
@@ -247,9 +249,13 @@ async def _read_lines(stream: TextIO) -> AsyncGenerator[str, None]:
 
 async def _pipe_reader(stream: TextIO) -> asyncio.StreamReader | None:
     try:
-        stream.fileno()
+        mode = os.fstat(stream.fileno()).st_mode
     except (OSError, ValueError, AttributeError):
         return None  # an in-memory stream (tests)
+    # epoll refuses regular files and devices such as /dev/null (EPERM, reported only inside the
+    # loop, so the read would wait forever): only these kinds go through the pipe transport.
+    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stream.isatty()):
+        return None
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=1 << 20)
     try:

@@ -7,10 +7,12 @@ OPENAI_BASE_URL exactly as a user's Ollama or vLLM would be found.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
 from pathlib import Path
+from typing import BinaryIO
 
 from tests.support.llm_server import LLMServer, RecordedRequest, llm_server
 
@@ -37,19 +39,31 @@ def _responder(request: RecordedRequest) -> str:
     return f"Reply to: {request.last_user_text}"
 
 
-async def _familiar(command: str, cwd: Path, env: dict[str, str], stdin: str = "") -> tuple[int, str, str]:
-    """Run `familiar COMMAND` as a user would; the developer's own provider variables never leak in."""
+async def _familiar(
+    command: str, cwd: Path, env: dict[str, str], stdin: str | Path = ""
+) -> tuple[int, str, str]:
+    """Run `familiar COMMAND` as a user would; the developer's own provider variables never leak in.
+
+    `stdin` is piped text, or a path the input is redirected from (`familiar chat < FILE`).
+    """
     base = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ANTHROPIC_"))}
-    proc = await asyncio.create_subprocess_exec(
-        *FAMILIAR,
-        command,
-        cwd=cwd,
-        env={**base, "PYTHONPATH": str(ROOT), "FAMILIAR_DATA_DIR": str(cwd / "data"), **env},
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(stdin.encode()), timeout=120)
+    with contextlib.ExitStack() as files:
+        source: BinaryIO | None = None
+        piped: bytes | None = None
+        if isinstance(stdin, Path):
+            source, piped = files.enter_context(open(stdin, "rb")), None  # noqa: ASYNC230 - a local file
+        else:
+            piped = bytes(stdin, "utf-8")
+        proc = await asyncio.create_subprocess_exec(
+            *FAMILIAR,
+            command,
+            cwd=cwd,
+            env={**base, "PYTHONPATH": str(ROOT), "FAMILIAR_DATA_DIR": str(cwd / "data"), **env},
+            stdin=asyncio.subprocess.PIPE if source is None else source,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(piped), timeout=120)
     return proc.returncode or 0, out.decode(), err.decode()
 
 
@@ -89,6 +103,46 @@ async def test_scripted_chat_answers_each_line_in_order(llm_server: LLMServer, t
     code, out, err = await _chat(llm_server, tmp_path / "data", tmp_path, "one", "", "two", "three")
     assert code == 0, err
     assert out.splitlines() == ["Reply to: one", "Reply to: two", "Reply to: three"], err
+
+
+async def test_chat_reads_redirected_input_and_ends_on_an_empty_one(
+    llm_server: LLMServer, tmp_path: Path
+) -> None:
+    # `familiar chat < FILE`, and /dev/null as a service manager gives it: neither can be polled
+    llm_server.set_responder(_responder)
+    script = tmp_path / "lines.txt"
+    await asyncio.to_thread(script.write_text, "one\ntwo\n")
+    env = {"OPENAI_BASE_URL": llm_server.openai_base_url, "OPENAI_API_KEY": "test-key"}
+    code, out, err = await _familiar("chat", tmp_path, env, script)
+    assert code == 0, err
+    assert out.splitlines() == ["Reply to: one", "Reply to: two"], err
+    code, out, err = await _familiar("chat", tmp_path, env, Path(os.devnull))
+    assert code == 0, err
+    assert out == ""
+
+
+async def test_sigterm_stops_chat_cleanly(llm_server: LLMServer, tmp_path: Path) -> None:
+    llm_server.set_responder(_responder)
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ANTHROPIC_"))}
+    env = {"OPENAI_BASE_URL": llm_server.openai_base_url, "OPENAI_API_KEY": "test-key"}
+    proc = await asyncio.create_subprocess_exec(
+        *FAMILIAR,
+        "chat",
+        cwd=tmp_path,
+        env={**base, "PYTHONPATH": str(ROOT), "FAMILIAR_DATA_DIR": str(tmp_path / "data"), **env},
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdin is not None
+    assert proc.stdout is not None
+    proc.stdin.write(b"hello\n")
+    await proc.stdin.drain()
+    assert await asyncio.wait_for(proc.stdout.readline(), timeout=120) == b"Reply to: hello\n"
+    proc.terminate()  # the user's input is still open: only the signal ends it
+    _, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode == 143, err.decode()
+    assert b"Traceback" not in err, err.decode()
 
 
 async def test_a_malformed_setting_names_the_key(tmp_path: Path) -> None:
