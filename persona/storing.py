@@ -6,8 +6,6 @@ from memory.records import MemoryItem, Turn
 from persona.hooks import CompletedTurn
 from persona.types import IncomingMessage
 
-_CONTEXT_CHARS = 500  # the end of what was asked is what the reply answers
-
 
 def message_turn(message: IncomingMessage, *, persona: str) -> Turn:
     return Turn(
@@ -79,7 +77,7 @@ def memory_items(turn: CompletedTurn) -> list[MemoryItem]:
         last = turn.messages[-1]
         reply_id = f"{last.platform}:{turn.reply_event_id}"
         answered = {m.identity: m for m in reversed(turn.messages)}  # each person's latest message
-        asked = "\n".join(message_text(m) for m in turn.messages)[-_CONTEXT_CHARS:]
+        asked = "\n".join(message_text(m) for m in turn.messages)
         for identity, message in answered.items():
             items.append(
                 MemoryItem(

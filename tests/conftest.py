@@ -10,5 +10,6 @@ os.environ.pop("ANTHROPIC_API_KEY", None)
 os.environ.setdefault("FAMILIAR_ENV_FILE", "/dev/null")
 
 # Session-scoped servers are registered once here, so every module shares one redis-server and one
-# Synapse (a fixture imported into several modules would start one server per module).
-pytest_plugins = ["tests.support.redis_server", "tests.support.synapse"]
+# Synapse (a fixture imported into several modules would start one server per module); likewise the
+# per-test SQLite `db` fixture.
+pytest_plugins = ["tests.support.redis_server", "tests.support.synapse", "tests.support.sqlite"]

@@ -473,9 +473,10 @@ def asks_about_the_persona(text: str) -> bool:
 
 
 def _embedded_text(item: MemoryItem, tuning: RetrievalTuning) -> str:
-    """The item's own words first: the model truncates long inputs, so context is cut, not text."""
+    """The item's own words first, so the model's input limit cuts context, never text; and of the
+    context its end, nearest to what the item answers ("...What's the company?")."""
     if tuning.embed_context and item.context:
-        return f"{item.text}\n{item.context[:_CONTEXT_CHARS]}"
+        return f"{item.text}\n{item.context[-_CONTEXT_CHARS:]}"
     return item.text
 
 

@@ -14,6 +14,7 @@ from memory.records import DraftLine, JournalDraft
 from memory.sqlite.db import Database
 from memory.sqlite.journal import SqliteJournalStore
 from memory.sqlite.journal_drafts import SqliteJournalDrafts
+from tests.support.sqlite import DB_FILE
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 OSLO = timezone(timedelta(hours=1))
@@ -40,14 +41,6 @@ def draft(
         lines=tuple(DraftLine(author="Alice", text=text, at=at) for text in said),
         source_ids=tuple(f"{draft_id}-ev{i}" for i in range(len(said))),
     )
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(tmp_path / "familiar.sqlite3")
-    await database.open()
-    yield database
-    await database.close()
 
 
 @pytest.fixture
@@ -85,7 +78,7 @@ async def test_a_draft_reads_back_exactly_after_reopening(tmp_path: Path) -> Non
 
 
 async def _in_a_new_process(tmp_path: Path, use: Callable[[SqliteJournalDrafts], Awaitable[_R]]) -> _R:
-    db = Database(tmp_path / "familiar.sqlite3")
+    db = Database(tmp_path / DB_FILE)
     await db.open()
     try:
         store = SqliteJournalDrafts(db)

@@ -21,6 +21,7 @@ from memory.kb.selection import entry_prompt_text
 from memory.records import KBEntry, KBKind
 from memory.sqlite.db import Database
 from memory.vectors import Metadata, VectorHit
+from tests.support.sqlite import DB_FILE
 
 
 class HashedBagEmbedder:
@@ -115,14 +116,6 @@ def entry(
     return KBEntry(
         id="", title=title, text=text, kind=kind, scope=scope, keys=keys, priority=priority, source=source
     )
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(tmp_path / "kb.db")
-    await database.open()
-    yield database
-    await database.close()
 
 
 @pytest.fixture
@@ -400,7 +393,7 @@ async def test_list_filters_by_scope_and_round_trips_fields(kb: SqliteKnowledgeB
 async def test_writes_from_another_process_are_seen(tmp_path: Path, db: Database) -> None:
     reader = SqliteKnowledgeBase(db)
     assert await pick(reader) == []
-    other_db = Database(tmp_path / "kb.db")  # e.g. `familiar kb add` while the bot runs
+    other_db = Database(tmp_path / DB_FILE)  # e.g. `familiar kb add` while the bot runs
     await other_db.open()
     try:
         await SqliteKnowledgeBase(other_db).add([entry("New lore.", kind="constant")])

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -9,14 +8,6 @@ from memory.lexical import LexicalDoc, LexicalIndex, partition_token, query_term
 from memory.sqlite.db import Database
 
 ALICE, BOB = partition_token("d", "alice"), partition_token("d", "bob")
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(tmp_path / "lex.sqlite3")
-    await database.open()
-    yield database
-    await database.close()
 
 
 def doc(doc_id: str, text: str, part: str = ALICE, ts: float = 0.0) -> LexicalDoc:

@@ -15,14 +15,6 @@ from tests.persona.learning.support import Clock, ScriptedProvider
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(tmp_path / "familiar.sqlite3")
-    await database.open()
-    yield database
-    await database.close()
-
-
-@pytest.fixture
 async def fact_store(db: Database) -> AsyncIterator[SqliteFactStore]:
     store = SqliteFactStore(db)
     await store.start()
