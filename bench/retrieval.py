@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import random
 import statistics
@@ -27,8 +28,9 @@ from typing import Any
 import numpy as np
 
 from memory.chroma import ChromaIndex
+from memory.derived import derived_item
 from memory.embeddings.onnx import OnnxEmbedder
-from memory.longterm import HybridMemory
+from memory.longterm import HybridMemory, RetrievalTuning
 from memory.records import DM_SCOPE, MemoryItem, MemoryQuery, Visibility
 from memory.sqlite.db import Database
 
@@ -38,12 +40,14 @@ def _percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-async def _open(data_dir: Path, embedder: Any) -> tuple[Database, ChromaIndex, HybridMemory]:
+async def _open(
+    data_dir: Path, embedder: Any, tuning: RetrievalTuning | None = None
+) -> tuple[Database, ChromaIndex, HybridMemory]:
     db = Database(data_dir / "familiar.sqlite3")
     await db.open()
     index = ChromaIndex(model_id=embedder.model_id, dim=embedder.dim, path=data_dir / "chroma")
     await index.start()
-    memory = HybridMemory(db=db, vectors=index, embedder=embedder)
+    memory = HybridMemory(db=db, vectors=index, embedder=embedder, tuning=tuning)
     await memory.start()
     return db, index, memory
 
@@ -74,6 +78,25 @@ def _items(conversation: dict[str, Any]) -> list[list[MemoryItem]]:
     return batches
 
 
+def _fact_items(conversation: dict[str, Any]) -> list[MemoryItem]:
+    """The conversation's `facts` (what a learner extracted), through the bot's derived-item path."""
+    owner = f"bench:{conversation['id']}"
+    return [
+        derived_item(
+            key=f"{conversation['id']}/fact{n}",
+            owner=owner,
+            scope=DM_SCOPE,
+            text=fact["text"],
+            said_by_persona=fact.get("speaker", conversation["user"]) != conversation["user"],
+            created_at=datetime.fromisoformat(fact["time"]),
+            source_ids=tuple(fact["evidence"]),
+            platform="bench",
+        )
+        for n, fact in enumerate(conversation.get("facts", []))
+        if fact.get("evidence")
+    ]
+
+
 async def _ingest(memory: HybridMemory, batches: list[list[MemoryItem]], *, concurrency: int) -> None:
     """Sessions are stored by several concurrent writers, as the bot's background queue does:
     while one batch is in the embedding model, another is written to Chroma and SQLite."""
@@ -88,14 +111,30 @@ async def _ingest(memory: HybridMemory, batches: list[list[MemoryItem]], *, conc
             group.create_task(writer(), name=f"bench-ingest-{n}")
 
 
-async def run_dataset(path: Path, ks: list[int], *, ingest_concurrency: int = 4) -> dict[str, Any]:
+async def run_dataset(
+    path: Path,
+    ks: list[int],
+    *,
+    ingest_concurrency: int = 4,
+    facts: bool = True,
+    aside: frozenset[str] = frozenset(),
+    embed_cache: Path | None = None,
+    tuning: RetrievalTuning | None = None,
+) -> dict[str, Any]:
+    """Recall per category, for the whole set and, when some conversations are set `aside`
+    (their id's prefix before ":"), for the tuned part and the part kept aside apart."""
     data = json.loads(await asyncio.to_thread(path.read_text))
-    embedder = OnnxEmbedder()
+    embedder: Any = OnnxEmbedder()
     await embedder.start()
+    if embed_cache is not None:
+        embedder = _CachedEmbedder(embedder, embed_cache)
+    conversations = {c["id"]: c for c in data["conversations"]}
     with tempfile.TemporaryDirectory(prefix="bench-retrieval-") as tmp:
-        db, index, memory = await _open(Path(tmp), embedder)
+        db, index, memory = await _open(Path(tmp), embedder, tuning)
         try:
             batches = [b for c in data["conversations"] for b in _items(c)]
+            if facts:
+                batches += [b for c in data["conversations"] if (b := _fact_items(c))]
             turns = sum(len(b) for b in batches)
             started = time.perf_counter()
             await _ingest(memory, batches, concurrency=ingest_concurrency)
@@ -103,25 +142,33 @@ async def run_dataset(path: Path, ks: list[int], *, ingest_concurrency: int = 4)
             recalls: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
             latencies: list[float] = []
             for q in data["questions"]:
+                conversation = conversations[q["conversation"]]
                 query = MemoryQuery(
                     text=q["question"],
                     visibility=Visibility(owners=frozenset({f"bench:{q['conversation']}"}), scope=DM_SCOPE),
                     now=datetime.fromisoformat(q["time"]),
                     k=max(ks),
+                    asker_name=conversation["user"],
+                    persona_name=conversation.get("persona", ""),
                 )
                 t0 = time.perf_counter()
                 hits = await memory.search(query)
                 latencies.append((time.perf_counter() - t0) * 1000)
                 evidence = set(q["evidence"])
+                part = "aside" if q["conversation"].split(":")[0] in aside else "tuned"
+                category = q.get("category", "uncategorised")
+                side = category.split(":")[0] if ":" in category else None
                 for k in ks:
                     found = {s for h in hits[:k] for s in h.item.source_ids}
                     share = len(evidence & found) / len(evidence) if evidence else 1.0
-                    recalls["overall"][k].append(share)
-                    recalls[q.get("category", "uncategorised")][k].append(share)
+                    for name in _rows(category, side, part if aside else None):
+                        recalls[name][k].append(share)
         finally:
             await memory.close()
             await index.close()
             await db.close()
+    if isinstance(embedder, _CachedEmbedder):
+        await embedder.save()
     await embedder.close()
     return {
         "dataset": str(path),
@@ -137,14 +184,49 @@ async def run_dataset(path: Path, ks: list[int], *, ingest_concurrency: int = 4)
     }
 
 
+def _rows(category: str, side: str | None, part: str | None) -> list[str]:
+    """The report rows one question counts in: overall, its category, its side (own/persona),
+    and with a split the same again under its part's name."""
+    names = ["overall", category] + ([side] if side else [])
+    return names + ([f"{part}/{name}" for name in names] if part else [])
+
+
+class _CachedEmbedder:
+    """Tuning runs only: vectors of texts seen before are read from a file instead of the model,
+    so trying a ranking change does not re-embed thousands of turns (ingest speed is then not
+    measured: the final numbers come from a run without the cache)."""
+
+    def __init__(self, real: OnnxEmbedder, path: Path) -> None:
+        self.model_id, self.dim = real.model_id, real.dim
+        self._real, self._path = real, path
+        self._known: dict[str, list[float]] = json.loads(path.read_text()) if path.exists() else {}
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._known]
+        if missing:
+            self._known.update(zip(missing, await self._real.embed(missing), strict=True))
+        return [self._known[t] for t in texts]
+
+    async def save(self) -> None:
+        await asyncio.to_thread(self._path.write_text, json.dumps(self._known))
+
+    async def close(self) -> None:
+        await self._real.close()
+
+
 def print_report(report: dict[str, Any], ks: list[int]) -> None:
-    print(f"dataset {report['dataset']}: {report['questions']} questions, {report['turns']} turns")
-    print(f"{'category':<14}{'n':>5}" + "".join(f"{'R@' + str(k):>8}" for k in ks))
-    for cat, row in sorted(report["recall"].items(), key=lambda kv: (kv[0] != "overall", kv[0])):
-        print(f"{cat:<14}{row['n']:>5}" + "".join(f"{row[str(k)]:>8.3f}" for k in ks))
+    print(f"dataset {report['dataset']}: {report['questions']} questions, {report['turns']} items")
+    print(f"{'category':<28}{'n':>5}" + "".join(f"{'R@' + str(k):>8}" for k in ks))
+
+    def order(kv: tuple[str, Any]) -> tuple[str, bool, int, str]:
+        part, _, name = kv[0].rpartition("/")
+        return (part, name != "overall", name.count(":"), name)
+
+    for cat, row in sorted(report["recall"].items(), key=order):
+        print(f"{cat:<28}{row['n']:>5}" + "".join(f"{row[str(k)]:>8.3f}" for k in ks))
     ms = report["search_ms"]
     print(f"search latency p50 {ms['p50']:.1f} ms, p99 {ms['p99']:.1f} ms")
-    print(f"ingest {report['ingest_turns_per_s']:.0f} turns/s")
+    print(f"ingest {report['ingest_turns_per_s']:.0f} items/s")
 
 
 class _PoolEmbedder:
@@ -255,6 +337,20 @@ async def _run_scale(data_dir: Path, n_items: int, *, per_owner: int, queries: i
     }
 
 
+def _tuning(overrides: str) -> RetrievalTuning | None:
+    """RetrievalTuning with `name=value` overrides (values parsed as the defaults' types)."""
+    if not overrides.strip():
+        return None
+    defaults = RetrievalTuning()
+    changes: dict[str, Any] = {}
+    for pair in overrides.split(","):
+        name, _, value = pair.partition("=")
+        current = getattr(defaults, name.strip())
+        kind = type(current)
+        changes[name.strip()] = value.strip().lower() in {"1", "true", "yes"} if kind is bool else kind(value)
+    return dataclasses.replace(defaults, **changes)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Evidence recall@k and latency of long-term memory.")
     parser.add_argument("--dataset", type=Path)
@@ -264,13 +360,32 @@ def main() -> None:
     parser.add_argument("--per-owner", type=int, default=1000, help="items per owner in the scale run")
     parser.add_argument("--queries", type=int, default=500, help="timed searches per scale run")
     parser.add_argument("--keep", type=Path, help="keep (and re-use) the scale run's filled store here")
+    parser.add_argument("--no-facts", action="store_true", help="ignore the dataset's derived facts")
+    parser.add_argument(
+        "--aside",
+        default="",
+        help="conversation ids (before ':') kept aside from tuning: reported apart as aside/...",
+    )
+    parser.add_argument("--embed-cache", type=Path, help="tuning only: re-use vectors from this file")
+    parser.add_argument(
+        "--tuning", default="", help="RetrievalTuning overrides to try, e.g. rrf_k=60,recency_weight=0"
+    )
     args = parser.parse_args()
     if args.dataset is None and not args.scale:
         parser.error("give --dataset FILE.json and/or --scale N[,N...]")
     ks = sorted({int(k) for k in args.k.split(",") if k.strip()})
     out: dict[str, Any] = {}
     if args.dataset is not None:
-        out["retrieval"] = asyncio.run(run_dataset(args.dataset, ks))
+        out["retrieval"] = asyncio.run(
+            run_dataset(
+                args.dataset,
+                ks,
+                facts=not args.no_facts,
+                aside=frozenset(a for a in args.aside.split(",") if a),
+                embed_cache=args.embed_cache,
+                tuning=_tuning(args.tuning),
+            )
+        )
         print_report(out["retrieval"], ks)
     if args.scale:
         out["scale"] = []

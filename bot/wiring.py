@@ -101,6 +101,7 @@ async def build_engine(settings: Settings, opened: OpenedStores, stack: AsyncExi
         model=default.model,
         settings=learning,
         clock=utc_now,
+        memory=opened.stores.memory,
     )
     engine = PersonaEngine(
         stores=opened.stores,

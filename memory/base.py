@@ -82,6 +82,10 @@ class LongTermMemory(Closeable, Protocol):
 
     async def forget(self, owners: frozenset[str], phrase: str | None = None) -> int: ...
 
+    async def remove(self, owners: frozenset[str], ids: Sequence[str]) -> int:
+        """Remove the owners' items with these ids from every index (a superseded derived item)."""
+        ...
+
 
 class FactStore(Closeable, Protocol):
     """Facts and dossiers. `upsert` supersedes older facts on the same (owner, subject, attribute)."""

@@ -12,6 +12,9 @@ from datetime import datetime
 from typing import Literal
 
 Role = Literal["user", "assistant"]
+# A memory is a turn as said, or a statement derived from turns (a learned fact, something the
+# persona told or promised): derived items are keys that lead back to their source turns.
+MemoryKind = Literal["turn", "derived"]
 FactKind = Literal["identity", "preference", "constraint", "relationship", "event", "task"]
 KBKind = Literal["constant", "triggered", "retrieved"]
 DM_SCOPE = "dm"
@@ -72,6 +75,7 @@ class MemoryItem:
     # What this turn answered (the other side's previous line), embedded with it but not stored
     # as its text: "Flinkwerk, they make routing software" is about a new job only in context.
     context: str = ""
+    kind: MemoryKind = "turn"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -80,6 +84,11 @@ class MemoryQuery:
     visibility: Visibility
     now: datetime
     k: int = 8
+    # Who the conversation is between, so a question's subject can point at one side's lines:
+    # "what did I say" / the asker's name at the person's, "what did you say" / the persona's
+    # name at the persona's.
+    asker_name: str = ""
+    persona_name: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -231,6 +231,7 @@ class PersonaEngine:
             persona=persona,
             now=self._clock(),
             is_dm=last.is_dm,
+            asker_name=last.author_name,
         )
 
     def _provider(self, persona: PersonaSpec) -> LLMProvider:

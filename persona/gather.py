@@ -47,6 +47,7 @@ class GatherRequest:
     persona: PersonaSpec
     now: datetime
     is_dm: bool
+    asker_name: str = ""  # how the asker is called here: "what did Tom say" asks about their lines
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,7 +125,14 @@ async def _search(stores: Stores, request: GatherRequest, visibility: Visibility
     k = request.persona.memory.memories_k
     if k == 0 or not request.query.strip():
         return []
-    query = MemoryQuery(text=request.query, visibility=visibility, now=request.now, k=k)
+    query = MemoryQuery(
+        text=request.query,
+        visibility=visibility,
+        now=request.now,
+        k=k,
+        asker_name=request.asker_name,
+        persona_name=request.persona.name,
+    )
     return await stores.memory.search(query)
 
 

@@ -186,7 +186,10 @@ def _fact_line(fact: Fact) -> str:
 
 
 def _memory_line(item: MemoryItem) -> str:
-    who = "you said" if item.role == "assistant" else "they said"
+    if item.kind == "derived":  # a statement learned from the conversation, not a quote of it
+        who = "you said, in short" if item.role == "assistant" else "they said, in short"
+    else:
+        who = "you said" if item.role == "assistant" else "they said"
     return f"- ({item.created_at.date().isoformat()}, {who}) {item.text}"
 
 

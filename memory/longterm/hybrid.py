@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -27,7 +26,17 @@ from memory.embeddings.base import Embedder
 from memory.lexical import LexicalDoc, LexicalIndex
 from memory.longterm import partitions
 from memory.longterm.fusion import collapse_near_duplicates, recency_bonus, reciprocal_rank_fusion
-from memory.longterm.rows import COLUMNS, SCHEMA, WRITE_COLUMNS, epoch, from_row, to_row, unpack_vectors
+from memory.longterm.rows import (
+    COLUMNS,
+    KIND_COLUMN,
+    SCHEMA,
+    WRITE_COLUMNS,
+    epoch,
+    from_row,
+    to_row,
+    unpack_vectors,
+)
+from memory.longterm.subject import from_persona_view, question_side
 from memory.records import DM_SCOPE, MemoryHit, MemoryItem, MemoryQuery, Visibility
 from memory.sqlite.db import Database
 from memory.timeparse import TimeRange, parse_time_range
@@ -35,14 +44,6 @@ from memory.vectors import VectorIndex
 
 _log = logging.getLogger(__name__)
 _DAY_S = 86400.0
-# The persona as the subject of something it did: "did you say", "you recommended", "your
-# advice" ("can you remind me", "did you remember" ask about the person).
-_ABOUT_THE_PERSONA = re.compile(
-    r"\b(?:(?:did|have|had) you(?! (?:remember|recall|know|hear|get|see))"
-    r"|you (?:said|told|recommended|suggested|mentioned|promised|advised|gave|wrote|asked|meant)"
-    r"|your (?:advice|suggestions?|recommendations?|ideas?|opinions?|answers?|tips?|questions?))\b",
-    re.IGNORECASE,
-)
 _CONTEXT_CHARS = 300
 
 
@@ -60,10 +61,9 @@ class RetrievalTuning:
     # Smaller than the customary 60: with few ranked lists, k = 60 made first and fifth place
     # nearly equal, so agreement between lists and the recency bonus decided the order.
     rrf_k: float = 30.0
-    # The persona's own lines ("How's the new job going, Tom?") look more like a question put to
-    # memory than the person's statements do, and rarely hold what is asked about the person:
-    # their fused score is scaled down (kept, so "what did you recommend?" still finds them).
-    assistant_weight: float = 0.3
+    # A question about one side's words ("what did I say...", "what did you paint...") scales the
+    # other side's lines by this: kept, since an answer often spans both sides, but behind.
+    other_side_weight: float = 0.5
     # Embed each item with the line it answered (MemoryItem.context): "Flinkwerk, they make
     # routing software" is about a new job only next to "What's the company?".
     embed_context: bool = True
@@ -108,6 +108,9 @@ class HybridMemory:
             return
         await self._db.open()
         await self._db.ensure_schema("ltm_items", SCHEMA)
+        columns = {str(r[1]) for r in await self._db.fetchall("PRAGMA table_info(ltm_items)")}
+        if "kind" not in columns:
+            await self._db.execute(KIND_COLUMN)
         await self._lexical.start()
         self._started = True
         if self._tuning.warm_partitions > 0 and self._warming is None:
@@ -228,8 +231,10 @@ class HybridMemory:
         tuning = self._tuning
         n = max(tuning.candidates, 4 * query.k)
         interval = parse_time_range(query.text, query.now)
+        side = question_side(query.text, asker_name=query.asker_name, persona_name=query.persona_name)
         rankings = await self._rankings(
             query.text,
+            dense_text=from_persona_view(query.text) if side == "assistant" else query.text,
             collections=partitions.visible_collections(query.visibility),
             tokens=partitions.visible_tokens(query.visibility),
             visibility=query.visibility,
@@ -245,8 +250,6 @@ class HybridMemory:
         shortlist = sorted(scores, key=scores.__getitem__, reverse=True)[: max(6 * query.k, 60)]
         items = await self._load(shortlist)
         now_s = epoch(query.now)
-        # "What did you recommend?" is about the persona's own lines: no discount then.
-        assistant_weight = 1.0 if asks_about_the_persona(query.text) else tuning.assistant_weight
         scored: list[tuple[MemoryItem, float]] = []
         for item in items:
             if not query.visibility.allows(item.owner, item.scope):
@@ -260,7 +263,7 @@ class HybridMemory:
                 half_life_days=tuning.recency_half_life_days,
                 k=tuning.rrf_k,
             )
-            weight = assistant_weight if item.role == "assistant" else 1.0
+            weight = 1.0 if side is None or item.role == side else tuning.other_side_weight
             scored.append((item, scores[item.id] * weight + bonus))
         scored.sort(key=lambda pair: pair[1], reverse=True)
         collapsed = collapse_near_duplicates(scored, limit=query.k, threshold=tuning.duplicate_threshold)
@@ -270,6 +273,7 @@ class HybridMemory:
         self,
         text: str,
         *,
+        dense_text: str,
         collections: Sequence[str],
         tokens: Sequence[str],
         visibility: Visibility,
@@ -284,7 +288,7 @@ class HybridMemory:
             # The visible rows are read from SQLite while the model embeds the query.
             async with asyncio.TaskGroup() as group:
                 small = group.create_task(self._visible_rows(visibility, limit=tuning.exact_scan_limit))
-                embedded = group.create_task(self._embedder.embed([text]))
+                embedded = group.create_task(self._embedder.embed([dense_text]))
             rows, embedding = small.result(), embedded.result()[0]
             if rows is not None:
                 return _exact_rankings(rows, embedding, n, bounds)
@@ -423,12 +427,31 @@ class HybridMemory:
 
     async def forget(self, owners: frozenset[str], phrase: str | None = None) -> int:
         """Remove the owners' items (all, or those containing `phrase`, any case) from every index."""
-        items = await self.export(owners)
+        items = everything = await self.export(owners)
         if phrase is not None:
             needle = phrase.casefold()
-            items = [i for i in items if needle in i.text.casefold()]
+            items = [i for i in everything if needle in i.text.casefold()]
+            # What was learned from a forgotten turn goes with it, whatever its words.
+            sources = {s for i in items if i.kind == "turn" for s in i.source_ids}
+            items += [
+                i
+                for i in everything
+                if i.kind == "derived" and needle not in i.text.casefold() and sources & set(i.source_ids)
+            ]
+        await self._delete(items)
+        _log.info("forgot %d long-term memories", len(items))
+        return len(items)
+
+    async def remove(self, owners: frozenset[str], ids: Sequence[str]) -> int:
+        await self.start()
+        wanted = list(dict.fromkeys(ids))
+        items = [i for i in await self._load(wanted) if i.owner in owners] if wanted and owners else []
+        await self._delete(items)
+        return len(items)
+
+    async def _delete(self, items: Sequence[MemoryItem]) -> None:
         if not items:
-            return 0
+            return
         groups: dict[str, list[str]] = defaultdict(list)
         for item in items:
             for name in partitions.item_collections(item):
@@ -441,8 +464,6 @@ class HybridMemory:
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             await self._db.execute(f"DELETE FROM ltm_items WHERE id IN ({','.join('?' * len(chunk))})", chunk)
-        _log.info("forgot %d long-term memories", len(items))
-        return len(items)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -466,10 +487,6 @@ def _exact_rankings(
         inside = (rows.ts >= bounds[0]) & (rows.ts < bounds[1])
         lists.append([rows.ids[int(i)] for i in order[inside[order]][:n]])
     return lists
-
-
-def asks_about_the_persona(text: str) -> bool:
-    return _ABOUT_THE_PERSONA.search(text) is not None
 
 
 def _embedded_text(item: MemoryItem, tuning: RetrievalTuning) -> str:

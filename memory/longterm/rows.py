@@ -26,12 +26,17 @@ CREATE TABLE IF NOT EXISTS ltm_items (
     room_id TEXT NOT NULL,
     thread_id TEXT,
     persona TEXT NOT NULL,
-    vec BLOB NOT NULL
+    vec BLOB NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'turn'
 );
 CREATE INDEX IF NOT EXISTS ltm_items_owner ON ltm_items(owner, ts);
 CREATE INDEX IF NOT EXISTS ltm_items_scope ON ltm_items(scope, ts);
 """
-COLUMNS = "id, owner, scope, role, text, ts, created_at, source_ids, platform, room_id, thread_id, persona"
+# A table made before derived items existed gains their column (its rows are all turns).
+KIND_COLUMN = "ALTER TABLE ltm_items ADD COLUMN kind TEXT NOT NULL DEFAULT 'turn'"
+COLUMNS = (
+    "id, owner, scope, role, text, ts, created_at, source_ids, platform, room_id, thread_id, persona, kind"
+)
 WRITE_COLUMNS = COLUMNS + ", vec"
 
 
@@ -65,6 +70,7 @@ def to_row(item: MemoryItem, vector: Sequence[float]) -> tuple[Any, ...]:
         item.room_id,
         item.thread_id,
         item.persona,
+        item.kind,
         pack_vector(vector),
     )
 
@@ -83,4 +89,5 @@ def from_row(row: Mapping[str, Any] | Sequence[Any]) -> MemoryItem:
         room_id=r["room_id"],
         thread_id=r["thread_id"],
         persona=r["persona"],
+        kind=r["kind"],
     )

@@ -15,10 +15,11 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 
-from memory.base import FactStore
-from memory.records import DM_SCOPE, Dossier, Fact, Visibility
+from memory.base import FactStore, LongTermMemory
+from memory.derived import derived_id, derived_item
+from memory.records import DM_SCOPE, Dossier, Fact, MemoryItem, Visibility
 from persona.hooks import CompletedTurn
-from persona.learning.parsing import ExtractedFact, parse_extraction
+from persona.learning.parsing import ExtractedFact, Extraction, parse_extraction
 from persona.learning.prompts import Line, fact_extraction_system, fact_extraction_user
 from persona.learning.settings import LearningSettings
 from persona.providers.base import ChatMessage, ChatRequest, LLMProvider, ProviderError
@@ -125,9 +126,11 @@ class FactLearner:
         model: str,
         settings: LearningSettings,
         clock: Callable[[], datetime],
+        memory: LongTermMemory | None = None,
     ) -> None:
         self._provider = provider
         self._facts = facts
+        self._memory = memory
         self._model = settings.model or model
         self._settings = settings
         self._clock = clock
@@ -155,6 +158,7 @@ class FactLearner:
         if new_facts:
             await self._facts.upsert(new_facts)
             _log.info("learned %s facts from turn %s", len(new_facts), turn.key)
+        await self._remember(turn, known, new_facts, extraction)
         if extraction.dossier is not None:
             await self._facts.save_dossier(self._revised_dossier(turn, dossier, extraction.dossier))
 
@@ -202,6 +206,49 @@ class FactLearner:
             source_ids=tuple(m.event_id for m in turn.messages),
             valid_from=last.timestamp,
             recorded_at=self._clock(),
+        )
+
+    async def _remember(
+        self, turn: CompletedTurn, known: list[Fact], new_facts: list[Fact], extraction: Extraction
+    ) -> None:
+        """Learned statements become long-term memories that lead back to their turns; one a new
+        fact replaces is removed, so a corrected fact is never recalled above its correction."""
+        if self._memory is None:
+            return
+        keys = {(f.subject, f.attribute) for f in new_facts}
+        replaced = [derived_id(f.id) for f in known if (f.subject, f.attribute) in keys]
+        if replaced:
+            await self._memory.remove(frozenset({turn.owner}), replaced)
+        statements = [
+            (fact.id, statement, False, fact.source_ids)
+            for fact, item in zip(new_facts, extraction.facts, strict=True)
+            if fact.value
+            and (statement := item.statement or f"{item.attribute.replace('_', ' ')}: {item.value}")
+        ]
+        answered = (turn.reply_event_id, *(m.event_id for m in turn.messages))
+        statements += [
+            (f"told:{turn.key}:{n}", text, True, answered) for n, text in enumerate(extraction.told)
+        ]
+        items = [self._derived(turn, *statement) for statement in statements]
+        if items:
+            await self._memory.add(items)
+
+    def _derived(
+        self, turn: CompletedTurn, key: str, text: str, by_persona: bool, sources: tuple[str, ...]
+    ) -> MemoryItem:
+        last = turn.messages[-1]
+        return derived_item(
+            key=key,
+            owner=turn.owner,
+            scope=turn.scope,
+            text=text,
+            said_by_persona=by_persona,
+            created_at=turn.finished_at if by_persona else last.timestamp,
+            source_ids=sources,
+            platform=last.platform,
+            room_id=last.room_id,
+            thread_id=last.thread_id,
+            persona=turn.persona,
         )
 
     def _revised_dossier(self, turn: CompletedTurn, old: Dossier | None, summary: str) -> Dossier:

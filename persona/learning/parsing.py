@@ -14,6 +14,8 @@ from persona.learning.prompts import FACT_KINDS
 _log = logging.getLogger(__name__)
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL | re.IGNORECASE)
 _NOT_NAME = re.compile(r"[^a-z0-9]+")
+_MAX_STATEMENT_CHARS = 400
+_MAX_TOLD = 5
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -24,12 +26,15 @@ class ExtractedFact:
     kind: FactKind
     confidence: float
     retracts: bool = False
+    statement: str = ""  # the fact as one plain sentence, searchable in long-term memory
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Extraction:
     facts: tuple[ExtractedFact, ...]
     dossier: str | None
+    # What the assistant told, promised or recommended the user, one plain sentence each.
+    told: tuple[str, ...] = ()
 
 
 def _json_object(text: str) -> dict[str, Any] | None:
@@ -70,7 +75,12 @@ def _fact(item: object) -> ExtractedFact | None:
         kind=cast("FactKind", kind),
         confidence=min(max(confidence, 0.0), 1.0),
         retracts=item.get("retracts") is True,
+        statement=_sentence(item.get("statement")),
     )
+
+
+def _sentence(value: object) -> str:
+    return " ".join(value.split())[:_MAX_STATEMENT_CHARS] if isinstance(value, str) else ""
 
 
 def parse_extraction(text: str) -> Extraction | None:
@@ -85,4 +95,10 @@ def parse_extraction(text: str) -> Extraction | None:
         _log.info("skipped %s malformed extracted facts", len(items) - len(facts))
     dossier = obj.get("dossier")
     summary = dossier.strip() if isinstance(dossier, str) and dossier.strip() else None
-    return Extraction(facts=tuple(f for f in facts if f.value or f.retracts), dossier=summary)
+    raw_told = obj.get("told")
+    told = [t for t in (_sentence(i) for i in raw_told) if t] if isinstance(raw_told, list) else []
+    return Extraction(
+        facts=tuple(f for f in facts if f.value or f.retracts),
+        dossier=summary,
+        told=tuple(told[:_MAX_TOLD]),
+    )

@@ -27,9 +27,19 @@ def fact_extraction_system(dossier_token_budget: int) -> str:
         "extract durable facts about the user (not about the assistant, not small talk, not one-off "
         "questions). Reply with ONE JSON object and nothing else:\n"
         '{"facts": [{"subject": "user", "attribute": "snake_case_name", "value": "...", '
-        f'"kind": one of [{kinds}], "confidence": 0.0-1.0, "retracts": false}}], '
+        f'"kind": one of [{kinds}], "confidence": 0.0-1.0, "retracts": false, '
+        '"statement": "the fact as one plain sentence"}], '
+        '"told": ["what the assistant told, promised or recommended the user, one sentence each"], '
         '"dossier": "revised summary" or null}\n'
         "Rules:\n"
+        # First person, as each side would say it: a later question is put in those words
+        # ("when did I adopt...", "what did you recommend..." is searched as "what did I...").
+        '- "statement" says the fact plainly, in the user\'s own first person, with its when and '
+        'where, e.g. "I adopted a beagle named Rex in May 2023."\n'
+        '- "told" lists only what the assistant\'s reply gave the user worth recalling later (a '
+        "recipe, a recommendation, a promise, advice, something about the assistant itself), in "
+        'the assistant\'s first person, e.g. "I recommended the book Piranesi to you."; [] when '
+        "there is none.\n"
         "- Reuse the attribute name of a known fact when the user updates it (new key, new name, "
         "moved city): the new value replaces the old one.\n"
         "- Rules the user sets for how to treat them (diet, allergies, 'never call me X') are kind "

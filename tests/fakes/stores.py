@@ -148,6 +148,12 @@ class InMemoryMemory(_Knobs):
             del self.items[key]
         return len(gone)
 
+    async def remove(self, owners: frozenset[str], ids: Sequence[str]) -> int:
+        gone = [k for k in ids if k in self.items and self.items[k].owner in owners]
+        for key in gone:
+            del self.items[key]
+        return len(gone)
+
 
 class InMemoryFacts(_Knobs):
     def __init__(self) -> None:

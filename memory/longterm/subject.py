@@ -1,0 +1,85 @@
+"""Whose words a question is about: the person's own, the persona's, or either (pure functions).
+
+"When did I go to the support group?" asks about the person's lines; "what did you paint last
+month?" and "what was that recipe you gave me?" about the persona's; "where is the tavern?"
+about either. The first subject the question names decides, after the requests addressed to the
+persona that only frame a question ("can you remind me", "do you remember") are set aside:
+"what did I tell you about my sister?" is about the person. A question that names neither side
+gets no preference: role is used only where the question asks for it.
+
+A question about the persona is also turned to the persona's point of view before it is
+embedded: the persona said "I painted a sunrise", so "what did you paint?" is searched as
+"what did I paint?".
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+Side = Literal["user", "assistant"]
+
+# Requests that frame a question without making the persona its subject.
+_FRAMING = re.compile(
+    r"\b(?:(?:can|could|would|will) you (?:please )?(?:tell|remind|show|give|help) me"
+    r"|do you (?:remember|recall|know)(?: (?:if|whether|what|when|where|who|how|why|that))?"
+    r"|you know|remind me|tell me|i (?:want|need|would like) to know|i(?:'m| am) wondering"
+    r"|i (?:forget|forgot|can't remember|cannot remember|don't remember))\b",
+    re.IGNORECASE,
+)
+_FIRST = r"i|i'm|i've|i'd|i'll|me|my|mine|myself"
+_SECOND = r"you|you're|you've|you'd|you'll|your|yours|yourself"
+_PRONOUN = re.compile(rf"\b(?:(?P<first>{_FIRST})|(?P<second>{_SECOND}))\b", re.IGNORECASE)
+_SWAP = {
+    "i": "you",
+    "i'm": "you're",
+    "i've": "you've",
+    "i'd": "you'd",
+    "i'll": "you'll",
+    "me": "you",
+    "my": "your",
+    "mine": "yours",
+    "myself": "yourself",
+    "you": "I",
+    "you're": "I'm",
+    "you've": "I've",
+    "you'd": "I'd",
+    "you'll": "I'll",
+    "your": "my",
+    "yours": "mine",
+    "yourself": "myself",
+}
+
+
+def _name_pattern(name: str) -> re.Pattern[str] | None:
+    first = name.strip().split()[0] if name.strip() else ""
+    return re.compile(rf"\b{re.escape(first)}(?:'s)?\b", re.IGNORECASE) if len(first) > 1 else None
+
+
+def question_side(text: str, *, asker_name: str = "", persona_name: str = "") -> Side | None:
+    """The side whose lines the question is about, or None when it names neither (or is unclear)."""
+    body = _FRAMING.sub(" ", text)
+    marks: list[tuple[int, Side]] = []
+    match = _PRONOUN.search(body)
+    if match is not None:
+        marks.append((match.start(), "user" if match.group("first") else "assistant"))
+    for name, side in ((asker_name, "user"), (persona_name, "assistant")):
+        pattern = _name_pattern(name)
+        found = pattern.search(body) if pattern is not None else None
+        if found is not None:
+            marks.append((found.start(), side))  # type: ignore[arg-type]
+    if not marks:
+        return None
+    return min(marks)[1]
+
+
+def from_persona_view(text: str) -> str:
+    """The question in the persona's words: "you" and "I" exchanged ("what did you paint?" ->
+    "what did I paint?"), since the persona's lines say "I" of itself."""
+
+    def swap(match: re.Match[str]) -> str:
+        word = match.group(0)
+        swapped = _SWAP[word.lower()]
+        return swapped if word[0].islower() or swapped == "I" else swapped.capitalize()
+
+    return _PRONOUN.sub(swap, text)
