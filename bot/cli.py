@@ -21,9 +21,11 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.doctor import run_doctor
 from bot.kb_cli import kb_app, set_kb_opener
 from bot.logs import configure_logging
+from bot.memory_cli import memory_app
 from bot.onboarding import default_provider_missing, show_setup_screen
 from bot.stores import open_stores
 from memory.base import KnowledgeBase
+from memory.embeddings.base import EmbeddingMismatchError
 from memory.journal_files import JournalFiles
 
 app = typer.Typer(
@@ -32,6 +34,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(kb_app, name="kb")
+app.add_typer(memory_app, name="memory")
 _console = Console(stderr=True)
 
 PersonaOption = Annotated[str | None, typer.Option("--persona", "-p", help="persona name to talk to")]
@@ -56,6 +59,9 @@ def _run(coro: Coroutine[Any, Any, int]) -> None:
         code = 130
     except asyncio.CancelledError:  # SIGTERM cancels the main task (bot.app); everything was closed
         code = 143
+    except EmbeddingMismatchError as exc:  # stored vectors of another model: say how to fix it
+        _console.print(f"[red]{exc}[/]")
+        code = 2
     raise typer.Exit(code)
 
 

@@ -20,16 +20,13 @@ import chromadb
 from chromadb.config import Settings
 from chromadb.errors import NotFoundError
 
+from memory.embeddings.base import EmbeddingMismatchError
 from memory.vectors import Metadata, VectorHit
 
 _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 _MISSING_TTL_S = 5.0
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]$")
-
-
-class EmbeddingMismatchError(RuntimeError):
-    """A collection was built by a different embedding model or dimension."""
 
 
 class ChromaIndex:

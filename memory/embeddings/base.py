@@ -6,6 +6,10 @@ from collections.abc import Sequence
 from typing import Protocol
 
 
+class EmbeddingMismatchError(RuntimeError):
+    """A collection was built by a different embedding model or dimension."""
+
+
 class Embedder(Protocol):
     model_id: str  # recorded on every collection built with it; dimensions are never mixed
     dim: int

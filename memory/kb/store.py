@@ -162,6 +162,9 @@ class SqliteKnowledgeBase:
             return 0
         async with self._write_lock:
             entries = [entry for entry in await self.list() if entry.kind == "retrieved"]
+            # Rebuilt whole: a collection records the model that made it and refuses another's.
+            for scope in sorted({entry.scope for entry in entries}):
+                await self._vectors.drop(self.vector_collection(scope))
             await self._upsert_vectors(entries)
         return len(entries)
 

@@ -27,15 +27,21 @@ CREATE TABLE IF NOT EXISTS ltm_items (
     thread_id TEXT,
     persona TEXT NOT NULL,
     vec BLOB NOT NULL,
-    kind TEXT NOT NULL DEFAULT 'turn'
+    kind TEXT NOT NULL DEFAULT 'turn',
+    context TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS ltm_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS ltm_items_owner ON ltm_items(owner, ts);
 CREATE INDEX IF NOT EXISTS ltm_items_scope ON ltm_items(scope, ts);
 """
-# A table made before derived items existed gains their column (its rows are all turns).
-KIND_COLUMN = "ALTER TABLE ltm_items ADD COLUMN kind TEXT NOT NULL DEFAULT 'turn'"
+# Columns a table made by an earlier version lacks: its rows are all turns, their context unknown.
+ADDED_COLUMNS = {
+    "kind": "ALTER TABLE ltm_items ADD COLUMN kind TEXT NOT NULL DEFAULT 'turn'",
+    "context": "ALTER TABLE ltm_items ADD COLUMN context TEXT NOT NULL DEFAULT ''",
+}
 COLUMNS = (
-    "id, owner, scope, role, text, ts, created_at, source_ids, platform, room_id, thread_id, persona, kind"
+    "id, owner, scope, role, text, ts, created_at, source_ids, platform, room_id, thread_id, persona, kind,"
+    " context"
 )
 WRITE_COLUMNS = COLUMNS + ", vec"
 
@@ -71,6 +77,7 @@ def to_row(item: MemoryItem, vector: Sequence[float]) -> tuple[Any, ...]:
         item.thread_id,
         item.persona,
         item.kind,
+        item.context,
         pack_vector(vector),
     )
 
@@ -90,4 +97,5 @@ def from_row(row: Mapping[str, Any] | Sequence[Any]) -> MemoryItem:
         thread_id=r["thread_id"],
         persona=r["persona"],
         kind=r["kind"],
+        context=r["context"],
     )

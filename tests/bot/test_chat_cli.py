@@ -56,7 +56,7 @@ async def _familiar(
             piped = bytes(stdin, "utf-8")
         proc = await asyncio.create_subprocess_exec(
             *FAMILIAR,
-            command,
+            *command.split(),
             cwd=cwd,
             env={**base, "PYTHONPATH": str(ROOT), "FAMILIAR_DATA_DIR": str(cwd / "data"), **env},
             stdin=asyncio.subprocess.PIPE if source is None else source,
@@ -171,3 +171,37 @@ async def test_doctor_says_what_to_fix_without_a_key(tmp_path: Path) -> None:
     assert code == 1
     assert "FAIL" in out
     assert "OPENAI_API_KEY" in out
+
+
+async def test_a_new_embedding_model_is_refused_until_memory_is_reindexed(
+    llm_server: LLMServer, tmp_path: Path
+) -> None:
+    llm_server.set_responder(_responder)
+    data = tmp_path / "data"
+    code, _, err = await _chat(llm_server, data, tmp_path, "My sister is called Wilhelmina.")
+    assert code == 0, err  # remembered with the bundled local model
+
+    # The operator switches to an embeddings API: its vectors are not comparable with the stored ones.
+    api = {
+        "OPENAI_BASE_URL": llm_server.openai_base_url,
+        "OPENAI_API_KEY": "test-key",
+        "FAMILIAR_DATA_DIR": str(data),
+        "FAMILIAR_EMBEDDING__BACKEND": "openai",
+        "FAMILIAR_EMBEDDING__BASE_URL": llm_server.openai_base_url,
+        "FAMILIAR_EMBEDDING__API_KEY": "test-key",
+    }
+    code, out, err = await _familiar("chat", tmp_path, api, "hello\n")
+    assert code == 2
+    assert "familiar memory reindex" in err
+    assert "Traceback" not in err
+    assert "Reply to" not in out
+
+    code, out, err = await _familiar("memory reindex", tmp_path, api)
+    assert code == 0, err
+    assert "Re-embedded 3 memories" in out  # the message, the reply and the fact learned from them
+
+    llm_server.requests.clear()
+    code, out, err = await _familiar("chat", tmp_path, api, "Who is Wilhelmina?\n")
+    assert code == 0, err
+    asked = [r for r in llm_server.chat_requests if r.last_user_text == "Who is Wilhelmina?"]
+    assert "My sister is called Wilhelmina." in asked[0].system_text
