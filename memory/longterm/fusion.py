@@ -34,18 +34,24 @@ def _shingles(text: str) -> frozenset[str]:
 
 
 def collapse_near_duplicates(
-    ranked: Sequence[tuple[MemoryItem, float]], *, limit: int, threshold: float = 0.85
+    ranked: Sequence[tuple[MemoryItem, float]],
+    *,
+    limit: int,
+    threshold: float = 0.85,
+    absorb_derived: bool = True,
 ) -> list[tuple[MemoryItem, float]]:
     """The best `limit` items, skipping any whose word set overlaps a better one's by `threshold`
-    (Jaccard) or more. The kept item inherits the source ids of those it absorbed, so provenance
-    is not lost.
+    (Jaccard) or more, and (with `absorb_derived`) a derived statement and the turn it came from
+    after the first of them: they say one thing twice. The kept item inherits the source ids of
+    those it absorbed, so provenance is not lost.
     """
     kept: list[tuple[MemoryItem, float, frozenset[str]]] = []
     for item, score in ranked:
         words = _shingles(item.text)
         for index, (other, other_score, other_words) in enumerate(kept):
             union = len(words | other_words)
-            if union and len(words & other_words) / union >= threshold:
+            same = union and len(words & other_words) / union >= threshold
+            if same or (absorb_derived and _restates(item, other)):
                 sources = tuple(dict.fromkeys(other.source_ids + item.source_ids))
                 if sources != other.source_ids:
                     kept[index] = (replace(other, source_ids=sources), other_score, other_words)
@@ -55,3 +61,12 @@ def collapse_near_duplicates(
                 break
             kept.append((item, score, words))
     return [(item, score) for item, score, _ in kept]
+
+
+def _restates(item: MemoryItem, other: MemoryItem) -> bool:
+    """Whether one of the two is a statement derived from the other turn (its first source id is
+    the turn's own event)."""
+    if item.kind == other.kind:
+        return False
+    derived, turn = (item, other) if item.kind == "derived" else (other, item)
+    return bool(turn.source_ids) and turn.source_ids[0] in derived.source_ids

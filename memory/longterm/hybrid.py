@@ -68,7 +68,9 @@ class RetrievalTuning:
     # other side's lines by this: kept, since an answer often spans both sides, but behind.
     other_side_weight: float = 0.5
     derived_weight: float = 1.0
-    lexical_context: bool = False
+    lexical_context: bool = True
+    absorb_derived: bool = True
+    diversity: float = 0.0
     # Embed each item with the line it answered (MemoryItem.context): "Flinkwerk, they make
     # routing software" is about a new job only next to "What's the company?".
     embed_context: bool = True
@@ -335,7 +337,11 @@ class HybridMemory:
                 weight *= tuning.derived_weight
             scored.append((item, scores[item.id] * weight + bonus))
         scored.sort(key=lambda pair: pair[1], reverse=True)
-        collapsed = collapse_near_duplicates(scored, limit=query.k, threshold=tuning.duplicate_threshold)
+        if tuning.diversity > 0 and len(scored) > 1:
+            scored = await self._diversified(scored, tuning.diversity, 3 * query.k)
+        collapsed = collapse_near_duplicates(
+            scored, limit=query.k, threshold=tuning.duplicate_threshold, absorb_derived=tuning.absorb_derived
+        )
         return [MemoryHit(item=item, score=score) for item, score in collapsed]
 
     async def _rankings(
@@ -473,6 +479,33 @@ class HybridMemory:
             text, partitions=tokens, k=n, since=bounds[0], until=bounds[1]
         )
         return [hit.id for hit in anywhere], [hit.id for hit in inside]
+
+    async def _diversified(
+        self, scored: list[tuple[MemoryItem, float]], weight: float, depth: int
+    ) -> list[tuple[MemoryItem, float]]:
+        """Maximal marginal relevance over the best `depth`: each next item is the most relevant
+        less `weight` times its closest likeness to those already taken."""
+        head, tail = scored[:depth], scored[depth:]
+        ids = [i.id for i, _ in head]
+        rows = await self._db.fetchall(
+            f"SELECT id, vec FROM ltm_items WHERE id IN ({','.join('?' * len(ids))})", ids
+        )
+        blobs = {str(r[0]): r[1] for r in rows}
+        matrix = unpack_vectors([blobs[i] for i in ids], self._embedder.dim)
+        likeness = matrix @ matrix.T
+        top = head[0][1] or 1.0
+        relevance = np.array([score / top for _, score in head])
+        taken: list[int] = []
+        left = list(range(len(head)))
+        while left:
+            if taken:
+                penalty = likeness[np.ix_(left, taken)].max(axis=1)
+                best = left[int(np.argmax(relevance[left] - weight * penalty))]
+            else:
+                best = left[0]
+            taken.append(best)
+            left.remove(best)
+        return [head[i] for i in taken] + tail
 
     async def _load(self, ids: Sequence[str]) -> list[MemoryItem]:
         if not ids:
