@@ -27,10 +27,15 @@ def room_collection(scope: str) -> str:
 
 
 def item_collections(item: MemoryItem) -> list[str]:
-    is_dm = item.scope == DM_SCOPE
-    names = [owner_collection(item.owner, dm=is_dm)]
+    return collections_of(item.owner, item.scope)
+
+
+def collections_of(owner: str, scope: str) -> list[str]:
+    """The collections holding an item of this owner and scope."""
+    is_dm = scope == DM_SCOPE
+    names = [owner_collection(owner, dm=is_dm)]
     if not is_dm:
-        names.append(room_collection(item.scope))
+        names.append(room_collection(scope))
     return names
 
 

@@ -1,0 +1,32 @@
+"""Whose words a question is about (pure)."""
+
+from __future__ import annotations
+
+import pytest
+
+from memory.longterm.subject import from_persona_view, question_side
+
+
+@pytest.mark.parametrize(
+    ("question", "side"),
+    [
+        ("When did I go to the support group?", "user"),
+        ("What did I say my sister's name was?", "user"),
+        ("What did I tell you about my sister?", "user"),  # the first subject decides
+        ("Can you remind me what my sister's name is?", "user"),  # a request only frames it
+        ("Do you remember where I parked?", "user"),
+        ("What was that recipe you gave me in May?", "assistant"),
+        ("What did you paint last month?", "assistant"),
+        ("What's your favourite book?", "assistant"),
+        ("What does Juniper think of jazz?", "assistant"),  # the persona by name
+        ("On which street did Maya end up renting?", "user"),  # the asker by name
+        ("When does the tavern open?", None),  # neither side: no preference
+    ],
+)
+def test_question_side(question: str, side: str | None) -> None:
+    assert question_side(question, asker_name="Maya Lind", persona_name="Juniper") == side
+
+
+def test_a_question_about_the_persona_is_put_in_its_own_words() -> None:
+    assert from_persona_view("What did you paint for me?") == "What did I paint for you?"
+    assert from_persona_view("Your sister is a nurse, right?") == "My sister is a nurse, right?"
