@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from memory.chroma import ChromaIndex
+from memory.derived import derived_item
 from memory.embeddings.onnx import OnnxEmbedder
 from memory.longterm import HybridMemory
 from memory.records import DM_SCOPE, MemoryItem, MemoryQuery, Role, Visibility
@@ -160,3 +161,22 @@ async def test_a_superseded_fact_never_outranks_its_correction(db: Database, mem
     assert tip[0].item.role == "assistant"
     assert "Chinesischer Turm" in tip[0].item.text
     assert set(tip[0].item.source_ids) == {"may:reply", "may"}
+
+
+async def test_forgetting_a_turn_forgets_what_was_learned_from_it(memory: HybridMemory) -> None:
+    await memory.add([said("a9", "user", "My alarm code is 1531x84, don't tell anyone.", 5)])
+    await memory.add(
+        [
+            derived_item(
+                key="fact:alarm",
+                owner=ALICE,
+                scope=DM_SCOPE,
+                text="I keep a secret code for my home security system.",
+                said_by_persona=False,
+                created_at=NOW - timedelta(days=5),
+                source_ids=("ev-a9",),
+            )
+        ]
+    )
+    assert await memory.forget(frozenset({ALICE}), "1531x84") == 2
+    assert await memory.export(frozenset({ALICE})) == []
