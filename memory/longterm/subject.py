@@ -27,7 +27,8 @@ _FRAMING = re.compile(
     r"|i (?:forget|forgot|can't remember|cannot remember|don't remember))\b",
     re.IGNORECASE,
 )
-_FIRST = r"i|i'm|i've|i'd|i'll|me|my|mine|myself"
+# "we" and "our" include the person ("our wedding", "where did we meet?"): their side.
+_FIRST = r"i|i'm|i've|i'd|i'll|me|my|mine|myself|we|we're|we've|our|ours|us"
 _SECOND = r"you|you're|you've|you'd|you'll|your|yours|yourself"
 _PRONOUN = re.compile(rf"\b(?:(?P<first>{_FIRST})|(?P<second>{_SECOND}))\b", re.IGNORECASE)
 _SWAP = {
@@ -40,6 +41,12 @@ _SWAP = {
     "my": "your",
     "mine": "yours",
     "myself": "yourself",
+    "we": "we",
+    "we're": "we're",
+    "we've": "we've",
+    "our": "our",
+    "ours": "ours",
+    "us": "us",
     "you": "I",
     "you're": "I'm",
     "you've": "I've",
