@@ -41,7 +41,10 @@ LOUNGE, GARDEN = "room:discord:lounge", "room:discord:garden"
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 SESSION = "discord:lounge:-:*"
 # One distinct word per record, so no two records are near-duplicates that retrieval would merge.
-WORDS = "apples harbour violin glacier pottery lanterns orchids comets tides basalt meadow cipher".split()
+WORDS = (
+    *("apples", "harbour", "violin", "glacier", "pottery", "lanterns"),
+    *("orchids", "comets", "tides", "basalt", "meadow", "cipher"),
+)
 
 
 def asked(place: str, shared: bool) -> Visibility:
