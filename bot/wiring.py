@@ -106,7 +106,7 @@ async def build_engine(settings: Settings, opened: OpenedStores, stack: AsyncExi
         stores=opened.stores,
         catalog=catalog,
         provider_for=chains,
-        settings=settings.engine.model_copy(update={"default_persona": catalog.default}),
+        settings=settings.engine,
         hooks=(facts, journaler),
         bindings=PersonaBindings(settings.data_dir / "persona-bindings.json"),
     )

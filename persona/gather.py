@@ -34,7 +34,6 @@ from persona.settings import SourceDeadlines
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
-SOURCES = ("history", "memory", "kb", "facts", "journal")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

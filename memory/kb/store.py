@@ -10,8 +10,7 @@ shared collection is much slower than querying a small one). Writes go vectors f
 then stale-vector deletes: a failure leaves at worst orphan vectors, which are ignored because
 every dense hit is joined back to its SQL row.
 
-If either the vector index or the embedder is None, retrieval is FTS5 only; `reindex_vectors()`
-embeds existing entries when vectors are configured later or the model changes.
+If either the vector index or the embedder is None, retrieval is FTS5 only.
 The Database, VectorIndex and Embedder are owned (opened and closed) by the composition root.
 """
 
@@ -154,16 +153,6 @@ class SqliteKnowledgeBase:
             await self._write_sql(_Plan(insert=[], delete_ids=[entry_id]))
             await self._delete_vectors(stale)
         return True
-
-    async def reindex_vectors(self) -> int:
-        """Re-embed every retrieved entry (after a model change or a failed vector write)."""
-        await self._ensure_started()
-        if self._vectors is None:
-            return 0
-        async with self._write_lock:
-            entries = [entry for entry in await self.list() if entry.kind == "retrieved"]
-            await self._upsert_vectors(entries)
-        return len(entries)
 
     async def _plan(self, entries: list[KBEntry]) -> _Plan:
         existing = await self._existing_states([entry.id for entry in entries])

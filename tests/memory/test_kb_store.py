@@ -412,19 +412,6 @@ async def test_closed_knowledgebase_refuses_work(db: Database) -> None:
         await store.list()
 
 
-async def test_reindex_embeds_entries_added_before_vectors_were_configured(db: Database) -> None:
-    await SqliteKnowledgeBase(db).add(
-        [entry("Boats moor here.", title="Moorings"), entry("Rain.", kind="constant")]
-    )
-    vectors = MemoryVectorIndex()
-    hybrid = SqliteKnowledgeBase(db, vectors=vectors, embedder=HashedBagEmbedder())
-    assert await hybrid.retrieve("any ships?", ["global"]) == []
-
-    assert await hybrid.reindex_vectors() == 1  # only retrieved entries are embedded
-
-    assert [e.title for e in await hybrid.retrieve("any ships?", ["global"])] == ["Moorings"]
-
-
 async def test_only_the_tail_of_long_recent_text_is_scanned(kb: SqliteKnowledgeBase) -> None:
     await kb.add([entry("Gulls steal chips.", kind="triggered", keys=("gull",))])
 
