@@ -223,6 +223,7 @@ def scenario_settings(
     quiet_gap_s: float = 900.0,
     link_code_ttl_s: float = 600.0,
     room_shared: bool = False,
+    learning_model: str | None = None,
 ) -> Settings:
     """Real stores in `data_dir`, the wire server as provider; limits off, generous deadlines
     (a cold ONNX embedder must not degrade a source and hide a privacy leak). `room_shared`
@@ -240,7 +241,7 @@ def scenario_settings(
             daily_token_quota=0,
             link_code_ttl_s=link_code_ttl_s,
         ),
-        learning=LearningSettings(quiet_gap_s=quiet_gap_s),
+        learning=LearningSettings(quiet_gap_s=quiet_gap_s, model=learning_model),
     )
 
 
