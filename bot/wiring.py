@@ -74,8 +74,11 @@ async def build_engine(settings: Settings, opened: OpenedStores, stack: AsyncExi
 
     chains = _Chains(registry)
     default = catalog.get(None)
-    learning_provider = chains(default)
     learning = settings.learning
+    # A chain sends each request to its own entries' models, so a learning model has to be in a
+    # chain of its own (on the default persona's provider, with its fallbacks), not in the request.
+    learner = default if learning.model is None else default.model_copy(update={"model": learning.model})
+    learning_provider = chains(learner)
     journaler = Journaler(
         provider=learning_provider,
         store=opened.journal,
@@ -107,7 +110,7 @@ async def build_engine(settings: Settings, opened: OpenedStores, stack: AsyncExi
         stores=opened.stores,
         catalog=catalog,
         provider_for=chains,
-        settings=settings.engine.model_copy(update={"default_persona": catalog.default}),
+        settings=settings.engine,
         hooks=(facts, journaler),
         bindings=PersonaBindings(settings.data_dir / "persona-bindings.json"),
     )

@@ -36,7 +36,9 @@ class HistoryStore(Closeable, Protocol):
 
     async def append(self, turns: Sequence[Turn]) -> None: ...
 
-    async def recent(self, session: str, limit: int) -> list[Turn]: ...
+    async def recent(self, session: str, limit: int, *, visibility: Visibility) -> list[Turn]:
+        """The session's newest `limit` turns `visibility.conversation()` allows, oldest first."""
+        ...
 
     async def export(self, owners: frozenset[str]) -> list[Turn]: ...
 
@@ -88,7 +90,10 @@ class LongTermMemory(Closeable, Protocol):
 
 
 class FactStore(Closeable, Protocol):
-    """Facts and dossiers. `upsert` supersedes older facts on the same (owner, subject, attribute)."""
+    """Facts and dossiers. `upsert` supersedes older facts on the same (owner, subject, attribute).
+
+    Reads return only what `visibility.personal()` allows: these describe the person answered.
+    """
 
     async def upsert(self, facts: Sequence[Fact]) -> None: ...
 

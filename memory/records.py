@@ -11,32 +11,33 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+# Re-exported: records and who may see them travel together (the rule lives in memory.visibility).
+from memory.visibility import DM_SCOPE, Visibility
+
+__all__ = [
+    "DM_SCOPE",
+    "Dossier",
+    "DraftLine",
+    "Fact",
+    "FactKind",
+    "JournalDraft",
+    "JournalEntry",
+    "KBEntry",
+    "KBKind",
+    "MemoryHit",
+    "MemoryItem",
+    "MemoryQuery",
+    "Role",
+    "Turn",
+    "Visibility",
+]
+
 Role = Literal["user", "assistant"]
 # A memory is a turn as said, or a statement derived from turns (a learned fact, something the
 # persona told or promised): derived items are keys that lead back to their source turns.
 MemoryKind = Literal["turn", "derived"]
 FactKind = Literal["identity", "preference", "constraint", "relationship", "event", "task"]
 KBKind = Literal["constant", "triggered", "retrieved"]
-DM_SCOPE = "dm"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Visibility:
-    """Who is asking and where: decides which records may enter a prompt or a listing.
-
-    In a DM the asker sees all of their own records. In a group room they see their own
-    records except DM-scoped ones, plus records scoped to this very room when
-    `room_shared` is allowed by the room policy. Nobody ever sees another person's DM records.
-    """
-
-    owners: frozenset[str]  # the asker's linked identities
-    scope: str  # scope of the place the turn happens in
-    room_shared: bool = False
-
-    def allows(self, owner: str | None, scope: str) -> bool:
-        if owner is not None and owner in self.owners:
-            return self.scope == DM_SCOPE or scope != DM_SCOPE
-        return self.room_shared and scope == self.scope and scope != DM_SCOPE
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -16,10 +16,10 @@ from datetime import UTC, datetime, time
 from typing import Any
 
 from memory.base import Stores
-from memory.records import DM_SCOPE, KBEntry, Visibility
+from memory.records import KBEntry
+from memory.visibility import DM_SCOPE, Visibility, knowledge_scopes
 from persona.api import Command, CommandName, CommandResult
 from persona.bindings import PersonaBindings
-from persona.gather import journal_visible, kb_scopes
 from persona.personas import PersonaCatalog, PersonaSpec
 from persona.settings import EngineSettings
 from persona.types import IncomingMessage
@@ -200,7 +200,7 @@ class CommandRunner:
         persona = self._persona_for(command.context).name
         midnight = datetime.combine(self._clock().astimezone(UTC).date(), time(), tzinfo=UTC)
         entries = await self._stores.journal.recent(persona, visibility, 50, since=midnight)
-        visible = [e for e in entries if journal_visible(visibility, e)]
+        visible = [e for e in entries if visibility.allows(e.owner, e.scope)]
         if not visible:
             return CommandResult(text="Nothing in my journal today that I can show here.", ephemeral=True)
         lines = [f"**{persona}'s journal, today**", *(f"- {e.text}" for e in visible)]
@@ -215,7 +215,7 @@ class CommandRunner:
         entries = await self._stores.kb.select(
             query=query,
             recent_text=query,
-            scopes=kb_scopes(persona.name, f"room:{message.platform}:{message.room_id}"),
+            scopes=knowledge_scopes(persona.name, f"room:{message.platform}:{message.room_id}"),
             token_budget=max(persona.memory.kb_budget_tokens, 400),
         )
         if not entries:

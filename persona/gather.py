@@ -2,8 +2,9 @@
 
 A source that is slow or fails degrades to empty for this turn: it is logged and counted in
 `stats` (``gather.<source>.timeout`` / ``gather.<source>.error``), never allowed to delay the
-reply past its deadline or to kill it. Everything returned is filtered by the asker's
-`Visibility` again here, whatever the store did: a privacy leak needs two bugs, not one.
+reply past its deadline or to kill it. Everything returned is filtered again here by the one
+rule of memory.visibility (each source through the view its store uses), whatever the store
+did: a privacy leak needs two bugs, not one.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from typing import TypeVar
 
 from memory.base import Stores
 from memory.records import (
-    DM_SCOPE,
     Dossier,
     Fact,
     JournalEntry,
@@ -27,14 +27,13 @@ from memory.records import (
     MemoryHit,
     MemoryQuery,
     Turn,
-    Visibility,
 )
+from memory.visibility import Visibility, knowledge_scopes
 from persona.personas import PersonaSpec
 from persona.settings import SourceDeadlines
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
-SOURCES = ("history", "memory", "kb", "facts", "journal")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,10 +61,6 @@ class Gathered:
     degraded: frozenset[str] = field(default_factory=frozenset)
 
 
-def kb_scopes(persona: str, room_scope: str) -> tuple[str, ...]:
-    return ("global", f"persona:{persona}", room_scope)
-
-
 async def gather_context(
     stores: Stores, request: GatherRequest, deadlines: SourceDeadlines, stats: Counter[str]
 ) -> Gathered:
@@ -82,7 +77,7 @@ async def gather_context(
             source.run(
                 "history",
                 deadlines.history_s,
-                lambda: stores.history.recent(request.session, knobs.history_turns),
+                lambda: stores.history.recent(request.session, knobs.history_turns, visibility=visibility),
             )
         )
         memories = group.create_task(
@@ -95,7 +90,7 @@ async def gather_context(
                 lambda: stores.kb.select(
                     query=request.query,
                     recent_text=request.query,
-                    scopes=kb_scopes(request.persona.name, request.room_scope),
+                    scopes=knowledge_scopes(request.persona.name, request.room_scope),
                     token_budget=knobs.kb_budget_tokens,
                 ),
             )
@@ -153,10 +148,10 @@ def _visible_only(
     degraded: frozenset[str],
 ) -> Gathered:
     in_history = {turn.event_id for turn in history}
+    conversation, personal = visibility.conversation(), visibility.personal()
     return Gathered(
         visibility=visibility,
-        # History is per session; a turn scoped elsewhere can only be a store bug.
-        history=tuple(turn for turn in history if turn.scope == visibility.scope),
+        history=tuple(turn for turn in history if conversation.allows(turn.owner, turn.scope)),
         memories=tuple(
             hit
             for hit in memories
@@ -164,20 +159,11 @@ def _visible_only(
             and not in_history.intersection(hit.item.source_ids)  # already in the prompt as history
         ),
         kb=tuple(kb),
-        facts=tuple(f for f in facts if f.current and visibility.allows(f.owner, f.scope)),
-        dossier=dossier if dossier and visibility.allows(dossier.owner, dossier.scope) else None,
-        journal=tuple(entry for entry in journal if journal_visible(visibility, entry)),
+        facts=tuple(f for f in facts if f.current and personal.allows(f.owner, f.scope)),
+        dossier=dossier if dossier and personal.allows(dossier.owner, dossier.scope) else None,
+        journal=tuple(entry for entry in journal if visibility.allows(entry.owner, entry.scope)),
         degraded=degraded,
     )
-
-
-def journal_visible(visibility: Visibility, entry: JournalEntry) -> bool:
-    """Entries about a person follow that person's visibility; general ones the place's scope."""
-    if entry.owner is not None:
-        return visibility.allows(entry.owner, entry.scope)
-    if entry.scope == DM_SCOPE:
-        return False  # a DM note with no owner cannot be attributed: never shown
-    return entry.scope in {visibility.scope, "global"}
 
 
 class _Guard:

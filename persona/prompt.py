@@ -24,7 +24,6 @@ TokenCount = Callable[[str], int]
 ITEM_OVERHEAD_TOKENS = 4  # separators, bullets and role markers around each item
 IMAGE_TOKENS = 800  # a conservative flat cost for one image (providers bill 85-1600)
 
-SectionName = Literal["examples", "facts", "dossier", "memories", "kb", "journal", "history"]
 _HEADINGS: dict[str, str] = {
     "examples": "## Example exchanges (tone only, not real history)",
     "facts": "## What you know about {user}",

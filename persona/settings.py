@@ -46,4 +46,3 @@ class EngineSettings(BaseModel):
     dedup_ttl_s: float = Field(default=7 * 24 * 3600.0, gt=0)
     link_code_ttl_s: float = Field(default=600.0, gt=0)
     admins: frozenset[str] = frozenset()  # identities ("discord:1234") allowed admin commands
-    default_persona: str = "default"

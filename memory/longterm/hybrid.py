@@ -572,15 +572,5 @@ def _span_sql(bounds: tuple[float, float] | None) -> tuple[str, list[object]]:
 
 
 def _visibility_sql(visibility: Visibility) -> tuple[str, list[object]]:
-    """The same rule as Visibility.allows, as SQL over (owner, scope)."""
-    owners = sorted(visibility.owners)
-    own = f"owner IN ({','.join('?' * len(owners))})"
-    params: list[object] = list(owners)
-    if visibility.scope != DM_SCOPE:
-        own += " AND scope != ?"
-        params.append(DM_SCOPE)
-    clauses = f"({own})"
-    if visibility.room_shared and visibility.scope != DM_SCOPE:
-        clauses += " OR scope = ?"
-        params.append(visibility.scope)
-    return clauses, params
+    """Visibility.allows as SQL over (owner, scope): the one rule, from memory.visibility."""
+    return visibility.sql()

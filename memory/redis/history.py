@@ -26,6 +26,7 @@ from redis.asyncio import Redis
 from memory.records import Turn
 from memory.redis.keys import DEFAULT_PREFIX, KeySpace, text
 from memory.sqlite.history import matches, timestamp
+from memory.visibility import Visibility
 
 _log = logging.getLogger(__name__)
 
@@ -124,11 +125,23 @@ class RedisHistoryStore:
             args = [turn.event_id, repr(timestamp(turn.created_at)), _encode(turn), turn.session]
             await self._append(keys=keys, args=[*args, self._max_turns])
 
-    async def recent(self, session: str, limit: int) -> list[Turn]:
+    async def recent(self, session: str, limit: int, *, visibility: Visibility) -> list[Turn]:
+        """Pages back from the newest turn until `limit` visible ones are found, so a turn the rule
+        hides never takes a visible one's place. Bounded: a session holds at most `max_turns`."""
         if limit <= 0:
             return []
-        members = await cast("Any", self._client.zrange(self._key("s", session), -limit, -1))
-        return [_decode(text(member)) for member in members]
+        view = visibility.conversation()
+        key = self._key("s", session)
+        found: list[Turn] = []  # newest first
+        offset = 0
+        while len(found) < limit:
+            members = await cast("Any", self._client.zrevrange(key, offset, offset + limit - 1))
+            if not members:
+                break
+            turns = (_decode(text(member)) for member in members)
+            found += [turn for turn in turns if view.allows(turn.owner, turn.scope)]
+            offset += limit
+        return found[:limit][::-1]
 
     async def export(self, owners: frozenset[str]) -> list[Turn]:
         owned = await self._owned(owners)

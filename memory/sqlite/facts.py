@@ -25,8 +25,9 @@ from typing import Any, cast
 
 import aiosqlite
 
-from memory.records import DM_SCOPE, Dossier, Fact, FactKind, Visibility
+from memory.records import Dossier, Fact, FactKind
 from memory.sqlite.db import Database
+from memory.visibility import DM_SCOPE, Visibility
 
 _log = logging.getLogger(__name__)
 
@@ -205,30 +206,27 @@ class SqliteFactStore:
         _log.debug("fact %s stated out of order; filed as history under %s", fact.id, successor.id)
 
     async def facts(self, visibility: Visibility, *, include_superseded: bool = False) -> list[Fact]:
+        """The asker's own facts visible here (memory.visibility's personal view), oldest first."""
+        where, params = visibility.personal().sql()
         rows = await self._db.fetchall(
-            f"SELECT {_COLUMNS} FROM facts WHERE owner IN ({_placeholders(len(visibility.owners))})"
-            " ORDER BY valid_from, recorded_at",
-            sorted(visibility.owners),
+            f"SELECT {_COLUMNS} FROM facts WHERE {where} ORDER BY valid_from, recorded_at", params
         )
         found = [_row_to_fact(r) for r in rows]
-        visible = [f for f in found if visibility.allows(f.owner, f.scope)]
         if include_superseded:
-            return visible
-        return [f for f in visible if f.current and f.value.strip()]
+            return found
+        return [f for f in found if f.current and f.value.strip()]
 
     async def dossier(self, visibility: Visibility) -> Dossier | None:
-        classes = ("dm", "public") if visibility.scope == DM_SCOPE else ("public",)
-        rows = await self._db.fetchall(
-            "SELECT owner, scope_class, scope, summary, updated_at, source_ids FROM dossiers"
-            f" WHERE owner IN ({_placeholders(len(visibility.owners))})"
-            f" AND scope_class IN ({_placeholders(len(classes))})",
-            [*sorted(visibility.owners), *classes],
+        """The asker's dossier visible here; a DM one saw everything they said, so it is preferred
+        where it may be shown (the rule keeps it out of rooms)."""
+        where, params = visibility.personal().sql()
+        best = await self._db.fetchone(
+            "SELECT owner, scope, summary, updated_at, source_ids FROM dossiers"
+            f" WHERE {where} ORDER BY scope_class = 'dm' DESC, updated_at DESC LIMIT 1",
+            params,
         )
-        candidates = [r for r in rows if visibility.allows(r["owner"], r["scope"])]
-        if not candidates:
+        if best is None:
             return None
-        # A DM dossier saw everything the person said; prefer it where it may be shown.
-        best = max(candidates, key=lambda r: (r["scope_class"] == "dm", r["updated_at"]))
         return Dossier(
             owner=best["owner"],
             scope=best["scope"],

@@ -16,6 +16,7 @@ import aiosqlite
 
 from memory.records import Turn
 from memory.sqlite.db import Database
+from memory.visibility import Visibility
 
 _log = logging.getLogger(__name__)
 
@@ -120,12 +121,14 @@ class SqliteHistoryStore:
             [_row_values(turn) for turn in turns],
         )
 
-    async def recent(self, session: str, limit: int) -> list[Turn]:
+    async def recent(self, session: str, limit: int, *, visibility: Visibility) -> list[Turn]:
         if limit <= 0:
             return []
+        where, params = visibility.conversation().sql()
         rows = await self._db.fetchall(
-            f"SELECT {_COLUMNS} FROM history WHERE session = ? ORDER BY created_ts DESC, seq DESC LIMIT ?",
-            (session, limit),
+            f"SELECT {_COLUMNS} FROM history WHERE session = ? AND {where}"
+            " ORDER BY created_ts DESC, seq DESC LIMIT ?",
+            (session, *params, limit),
         )
         return [_turn(row) for row in reversed(rows)]
 

@@ -1,8 +1,9 @@
 """SqliteJournalStore: the persona's journal entries on SQLite, searchable with FTS5 (BM25).
 
-Who may see an entry (`journal_visible`): a `dm` entry only its owner, and only in a DM; a
-room-scoped entry anyone in that room, and its owner wherever their own room records are
-visible. An entry with no owner and a room scope is seen only in that room.
+Who may see an entry is the one rule of memory.visibility, applied in SQL before the LIMIT and
+the ranking: an entry about one person is that person's record; an entry with no single owner
+(a group conversation, a room's reflection) is a record of its room, shown there only when the
+room policy shares the room's records.
 
 The store also holds the conversations still waiting for their entry (`drafts`, a
 memory.sqlite.journal_drafts.SqliteJournalDrafts), so that `forget` drops those too: a
@@ -22,9 +23,10 @@ from typing import Any, Literal, cast
 import aiosqlite
 
 from memory.journal_files import JournalFiles
-from memory.records import DM_SCOPE, JournalEntry, Visibility
+from memory.records import JournalEntry
 from memory.sqlite.db import Database
 from memory.sqlite.journal_drafts import SqliteJournalDrafts
+from memory.visibility import Visibility
 
 _log = logging.getLogger(__name__)
 
@@ -49,25 +51,6 @@ CREATE VIRTUAL TABLE IF NOT EXISTS journal_fts USING fts5 (
 """
 _COLUMNS = "id, persona, day, kind, text, scope, created_at, owner, source_ids"
 _WORD = re.compile(r"\w+")
-
-
-def journal_visible(visibility: Visibility, owner: str | None, scope: str) -> bool:
-    if scope == DM_SCOPE:
-        return visibility.scope == DM_SCOPE and owner is not None and owner in visibility.owners
-    if scope == visibility.scope:
-        return True
-    return owner is not None and visibility.allows(owner, scope)
-
-
-def _visible_sql(visibility: Visibility, table: str = "") -> tuple[str, list[Any]]:
-    """`journal_visible` as a WHERE clause, so scope filtering happens before ranking/limits."""
-    owners = sorted(visibility.owners)
-    marks = ", ".join("?" * len(owners))
-    scope, owner = f"{table}scope", f"{table}owner"
-    dm_part = f"({scope} = 'dm' AND {owner} IN ({marks}))" if visibility.scope == DM_SCOPE else "0"
-    room_part = f"({scope} != 'dm' AND ({scope} = ? OR {owner} IN ({marks})))"
-    dm_params = owners if visibility.scope == DM_SCOPE else []
-    return f"({dm_part} OR {room_part})", [*dm_params, visibility.scope, *owners]
 
 
 def _ts(value: datetime) -> str:
@@ -141,7 +124,7 @@ class SqliteJournalStore:
         self, persona: str, visibility: Visibility, limit: int, since: datetime | None = None
     ) -> list[JournalEntry]:
         """The newest visible entries, oldest first (ready for a prompt)."""
-        where, where_params = _visible_sql(visibility)
+        where, where_params = visibility.sql()
         sql = f"SELECT {_COLUMNS} FROM journal WHERE persona = ? AND {where}"
         params: list[Any] = [persona, *where_params]
         if since is not None:
@@ -157,7 +140,7 @@ class SqliteJournalStore:
         query = _fts_query(text)
         if not query or k <= 0:
             return []
-        where, where_params = _visible_sql(visibility, "j.")
+        where, where_params = visibility.sql(owner="j.owner", scope="j.scope")
         rows = await self._db.fetchall(
             f"SELECT {', '.join('j.' + c.strip() for c in _COLUMNS.split(','))} FROM journal_fts"
             " JOIN journal j ON j.rowid = journal_fts.rowid"

@@ -14,6 +14,5 @@ the day reader, and `files` a memory.journal_files.JournalFiles)::
     scheduler = JournalScheduler(journaler=journaler, reflector=reflector, settings=s, clock=now)
     await scheduler.start()  # hooks: [facts, journaler]; close the scheduler before the stores
 
-The prompt side reads `profile_section(await facts.facts(v), await facts.dossier(v))`.
 `clock` must return timezone-aware datetimes.
 """

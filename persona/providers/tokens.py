@@ -62,11 +62,6 @@ class TokenCounter:
         self.encoding = encoding
         self.exact = exact
 
-    @classmethod
-    def for_model(cls, model: str) -> TokenCounter:
-        encoding, exact = encoding_for_model(model)
-        return cls(encoding=encoding, exact=exact)
-
     async def load(self) -> None:
         """Load the table off the event loop (idempotent)."""
         await asyncio.to_thread(_tables.get, self.encoding)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import chromadb
+import yaml
 from chromadb.config import Settings as ChromaSettings
 from pydantic import SecretStr
 
@@ -28,6 +29,7 @@ from bot.config import Settings
 from persona.api import Command, CommandName, CommandResult
 from persona.engine import PersonaEngine
 from persona.learning.settings import LearningSettings
+from persona.personas import builtin_personas_dir
 from persona.settings import EngineSettings, SourceDeadlines
 from persona.types import IncomingMessage, Reply, TurnOutcome
 from tests.support.llm_server import LLMServer, RecordedRequest
@@ -215,14 +217,22 @@ def history_text(request: RecordedRequest) -> str:
 
 
 def scenario_settings(
-    server: LLMServer, data_dir: Path, *, quiet_gap_s: float = 900.0, link_code_ttl_s: float = 600.0
+    server: LLMServer,
+    data_dir: Path,
+    *,
+    quiet_gap_s: float = 900.0,
+    link_code_ttl_s: float = 600.0,
+    room_shared: bool = False,
+    learning_model: str | None = None,
 ) -> Settings:
     """Real stores in `data_dir`, the wire server as provider; limits off, generous deadlines
-    (a cold ONNX embedder must not degrade a source and hide a privacy leak)."""
+    (a cold ONNX embedder must not degrade a source and hide a privacy leak). `room_shared`
+    gives the default persona a policy that shares each room's records with everyone in it."""
     deadlines = SourceDeadlines(links_s=10, history_s=10, memory_s=20, kb_s=20, facts_s=10, journal_s=10)
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         data_dir=data_dir,
+        persona_dir=_sharing_personas(data_dir) if room_shared else None,
         openai_base_url=server.openai_base_url,
         openai_api_key=SecretStr("test-key"),
         engine=EngineSettings(
@@ -231,8 +241,18 @@ def scenario_settings(
             daily_token_quota=0,
             link_code_ttl_s=link_code_ttl_s,
         ),
-        learning=LearningSettings(quiet_gap_s=quiet_gap_s),
+        learning=LearningSettings(quiet_gap_s=quiet_gap_s, model=learning_model),
     )
+
+
+def _sharing_personas(data_dir: Path) -> Path:
+    """A persona directory whose `default` is the shipped one with `memory.room_shared` on."""
+    spec = yaml.safe_load((builtin_personas_dir() / "default.yaml").read_text(encoding="utf-8"))
+    spec["memory"]["room_shared"] = True
+    folder = data_dir / "personas"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "default.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
+    return folder
 
 
 @asynccontextmanager

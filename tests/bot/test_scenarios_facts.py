@@ -171,3 +171,16 @@ async def test_a_message_delivered_again_after_a_restart_is_not_answered_twice(
     assert outcome is TurnOutcome.DUPLICATE
     assert sink.replies == []
     assert [r for r in llm_server.chat_requests if is_reply_request(r)] == answered
+
+
+async def test_the_learning_model_setting_sends_learning_calls_to_that_model(
+    llm_server: LLMServer, tmp_path: Path
+) -> None:
+    llm_server.set_responder(ScriptedModel(Learned(trigger="ABC123", facts=(fact("api_key", "ABC123"),))))
+    async with open_app(llm_server, tmp_path, learning_model="learner-mini") as app:
+        chat = Chat(app, llm_server)
+        reply = await chat.ask(dm(ALICE, "my API key is ABC123"))
+
+        assert reply.model == "gpt-4o-mini"  # the persona's own model answers the person
+        assert [r.model for r in extraction_requests(llm_server)] == ["learner-mini"]
+        assert "api key: ABC123" in (await chat.command("memory", dm(ALICE, ""))).text

@@ -101,8 +101,9 @@ async def test_forgetting_a_phrase_also_removes_it_from_a_shared_room_journal(
     llm_server: LLMServer, tmp_path: Path
 ) -> None:
     llm_server.set_responder(_people_model())
-    # A gap long enough that both people's turns land in ONE journal entry (about several people).
-    async with open_app(llm_server, tmp_path, quiet_gap_s=1.5) as app:
+    # A gap long enough that both people's turns land in ONE journal entry (about several people);
+    # a room that shares its records, so that entry (the room's own) is shown there.
+    async with open_app(llm_server, tmp_path, quiet_gap_s=1.5, room_shared=True) as app:
         chat = Chat(app, llm_server)
         await chat.say(
             in_room(ALICE, LOUNGE, "my cat is called Miso"), in_room(BOB, LOUNGE, "I work as a baker")

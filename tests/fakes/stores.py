@@ -69,9 +69,11 @@ class InMemoryHistory(_Knobs):
         await self._write()
         self.turns.extend(turns)
 
-    async def recent(self, session: str, limit: int) -> list[Turn]:
+    async def recent(self, session: str, limit: int, *, visibility: Visibility) -> list[Turn]:
         await self._io()
-        return [t for t in self.turns if t.session == session][-limit:] if limit else []
+        view = visibility.conversation()
+        mine = [t for t in self.turns if t.session == session and view.allows(t.owner, t.scope)]
+        return mine[-limit:] if limit else []
 
     async def export(self, owners: frozenset[str]) -> list[Turn]:
         return [t for t in self.turns if t.owner in owners]
@@ -173,16 +175,17 @@ class InMemoryFacts(_Knobs):
 
     async def facts(self, visibility: Visibility, *, include_superseded: bool = False) -> list[Fact]:
         await self._io()
+        personal = visibility.personal()
         return [
             f
             for f in self.all_facts
-            if visibility.allows(f.owner, f.scope) and (include_superseded or f.current)
+            if personal.allows(f.owner, f.scope) and (include_superseded or f.current)
         ]
 
     async def dossier(self, visibility: Visibility) -> Dossier | None:
         await self._io()
         for dossier in self.dossiers.values():
-            if visibility.allows(dossier.owner, dossier.scope):
+            if visibility.personal().allows(dossier.owner, dossier.scope):
                 return dossier
         return None
 
@@ -208,12 +211,7 @@ class InMemoryJournal(_Knobs):
         self.entries.append(entry)
 
     def _visible(self, persona: str, visibility: Visibility) -> list[JournalEntry]:
-        return [
-            e
-            for e in self.entries
-            if e.persona == persona
-            and (visibility.allows(e.owner, e.scope) if e.owner else e.scope == visibility.scope)
-        ]
+        return [e for e in self.entries if e.persona == persona and visibility.allows(e.owner, e.scope)]
 
     async def recent(
         self, persona: str, visibility: Visibility, limit: int, since: datetime | None = None

@@ -96,6 +96,9 @@ class MemoryVectorIndex:
         for entry_id in ids or ():
             self.collections.get(collection, {}).pop(entry_id, None)
 
+    async def drop(self, collection: str) -> None:
+        self.collections.pop(collection, None)
+
     def count(self) -> int:
         return sum(len(stored) for stored in self.collections.values())
 
@@ -420,7 +423,9 @@ async def test_reindex_embeds_entries_added_before_vectors_were_configured(db: D
     hybrid = SqliteKnowledgeBase(db, vectors=vectors, embedder=HashedBagEmbedder())
     assert await hybrid.retrieve("any ships?", ["global"]) == []
 
-    assert await hybrid.reindex_vectors() == 1  # only retrieved entries are embedded
+    assert (
+        await hybrid.reindex_vectors() == 1
+    )  # only retrieved entries are embedded (familiar memory reindex)
 
     assert [e.title for e in await hybrid.retrieve("any ships?", ["global"])] == ["Moorings"]
 

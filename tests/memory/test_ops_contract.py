@@ -15,7 +15,7 @@ import pytest
 from redis.asyncio import Redis
 
 from memory.base import EventDedup, HistoryStore, RateLimiter
-from memory.records import Turn
+from memory.records import Turn, Visibility
 from memory.redis.dedup import RedisEventDedup
 from memory.redis.history import RedisHistoryStore
 from memory.redis.limits import RedisRateLimiter
@@ -25,6 +25,12 @@ from memory.sqlite.history import SqliteHistoryStore
 from memory.sqlite.limits import SqliteRateLimiter
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+# Alice in room1: its conversation is on everyone's screen there, so every room1 line is visible.
+IN_ROOM1 = Visibility(owners=frozenset({"discord:alice"}), scope="room:discord:room1")
+
+
+def in_dm(owner: str) -> Visibility:
+    return Visibility(owners=frozenset({owner}), scope="dm")
 
 
 class ManualClock:
@@ -158,10 +164,16 @@ async def test_recent_is_newest_last_and_limited_to_the_session(ops: Ops) -> Non
     await history.append([turn(f"e{i}", f"message {i}", minute=i) for i in range(5)])
     await history.append([turn("other", "elsewhere", minute=9, session="discord:room2")])
 
-    assert ids(await history.recent("discord:room1", 3)) == ["e2", "e3", "e4"]
-    assert ids(await history.recent("discord:room1", 10)) == ["e0", "e1", "e2", "e3", "e4"]
-    assert ids(await history.recent("discord:room2", 10)) == ["other"]
-    assert await history.recent("discord:nowhere", 10) == []
+    assert ids(await history.recent("discord:room1", 3, visibility=IN_ROOM1)) == ["e2", "e3", "e4"]
+    assert ids(await history.recent("discord:room1", 10, visibility=IN_ROOM1)) == [
+        "e0",
+        "e1",
+        "e2",
+        "e3",
+        "e4",
+    ]
+    assert ids(await history.recent("discord:room2", 10, visibility=IN_ROOM1)) == ["other"]
+    assert await history.recent("discord:nowhere", 10, visibility=IN_ROOM1) == []
 
 
 async def test_a_turn_stored_late_lands_where_it_happened(ops: Ops) -> None:
@@ -171,7 +183,7 @@ async def test_a_turn_stored_late_lands_where_it_happened(ops: Ops) -> None:
     # Same timestamp: insertion order decides.
     await history.append([turn("d1", "reply part 1", minute=3), turn("d2", "reply part 2", minute=3)])
 
-    assert ids(await history.recent("discord:room1", 10)) == ["a", "b", "c", "d1", "d2"]
+    assert ids(await history.recent("discord:room1", 10, visibility=IN_ROOM1)) == ["a", "b", "c", "d1", "d2"]
 
 
 async def test_append_is_idempotent_on_event_id(ops: Ops) -> None:
@@ -179,7 +191,7 @@ async def test_append_is_idempotent_on_event_id(ops: Ops) -> None:
     await history.append([turn("e1", "hello", minute=0)])
     await history.append([turn("e1", "hello (retried job)", minute=0), turn("e2", "next", minute=1)])
 
-    recent = await history.recent("discord:room1", 10)
+    recent = await history.recent("discord:room1", 10, visibility=IN_ROOM1)
     assert [(t.event_id, t.text) for t in recent] == [("e1", "hello"), ("e2", "next")]
 
 
@@ -201,7 +213,7 @@ async def test_turns_round_trip_every_field(ops: Ops) -> None:
     )
     await history.append([original])
 
-    assert await history.recent(original.session, 1) == [original]
+    assert await history.recent(original.session, 1, visibility=in_dm(original.owner)) == [original]
     assert await history.export(frozenset({original.owner})) == [original]
 
 
@@ -238,7 +250,7 @@ async def test_forget_by_phrase_removes_only_matching_turns_of_those_owners(ops:
     assert await history.forget(alice, "PARIS") == 3
 
     assert ids(await history.export(alice)) == ["a2"]
-    assert ids(await history.recent("discord:room1", 10)) == ["a2", "b1"]
+    assert ids(await history.recent("discord:room1", 10, visibility=IN_ROOM1)) == ["a2", "b1"]
     assert ids(await history.export(frozenset({"discord:bob"}))) == ["b1"]
     assert await history.forget(alice, "paris") == 0
 
@@ -248,7 +260,7 @@ async def test_forget_phrase_is_case_insensitive_beyond_ascii(ops: Ops) -> None:
     await history.append([turn("a1", "Cet ÉTÉ était chaud", minute=0), turn("a2", "hiver", minute=1)])
 
     assert await history.forget(frozenset({"discord:alice"}), "été") == 1
-    assert ids(await history.recent("discord:room1", 10)) == ["a2"]
+    assert ids(await history.recent("discord:room1", 10, visibility=IN_ROOM1)) == ["a2"]
 
 
 async def test_forget_everything_of_the_owners_keeps_other_people(ops: Ops) -> None:
@@ -263,8 +275,8 @@ async def test_forget_everything_of_the_owners_keeps_other_people(ops: Ops) -> N
 
     assert await history.forget(frozenset({"discord:alice"})) == 2
     assert await history.export(frozenset({"discord:alice"})) == []
-    assert ids(await history.recent("discord:room1", 10)) == ["b1"]
-    assert await history.recent("discord:room2", 10) == []
+    assert ids(await history.recent("discord:room1", 10, visibility=IN_ROOM1)) == ["b1"]
+    assert await history.recent("discord:room2", 10, visibility=IN_ROOM1) == []
 
 
 async def test_history_survives_a_restart(ops: Ops) -> None:
@@ -274,7 +286,7 @@ async def test_history_survives_a_restart(ops: Ops) -> None:
     await first.close()  # idempotent
 
     second = await ops.history()
-    assert ids(await second.recent("discord:room1", 5)) == ["e1"]
+    assert ids(await second.recent("discord:room1", 5, visibility=IN_ROOM1)) == ["e1"]
 
 
 # --- dedup ---------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from redis.asyncio import Redis
 
-from memory.records import Turn
+from memory.records import Turn, Visibility
 from memory.redis.dedup import RedisEventDedup
 from memory.redis.history import RedisHistoryStore
 from memory.redis.keys import text
@@ -18,6 +18,7 @@ from memory.redis.lock import LockTimeout, RedisSessionLock, RedisSessionLocks
 pytestmark = pytest.mark.redis
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+IN_ROOM1 = Visibility(owners=frozenset({"discord:alice"}), scope="room:discord:room1")
 
 
 def turn(event_id: str, minute: int, owner: str = "discord:alice") -> Turn:
@@ -39,11 +40,19 @@ async def test_history_keeps_only_the_newest_turns_of_a_session(redis_client: Re
     history = RedisHistoryStore(redis_client, max_turns=3)
     await history.append([turn(f"e{i}", i) for i in range(5)])
 
-    assert [t.event_id for t in await history.recent("discord:room1", 10)] == ["e2", "e3", "e4"]
+    assert [t.event_id for t in await history.recent("discord:room1", 10, visibility=IN_ROOM1)] == [
+        "e2",
+        "e3",
+        "e4",
+    ]
     assert [t.event_id for t in await history.export(frozenset({"discord:alice"}))] == ["e2", "e3", "e4"]
     # A redelivered turn that already fell off stays off: it is older than everything kept.
     await history.append([turn("e0", 0)])
-    assert [t.event_id for t in await history.recent("discord:room1", 10)] == ["e2", "e3", "e4"]
+    assert [t.event_id for t in await history.recent("discord:room1", 10, visibility=IN_ROOM1)] == [
+        "e2",
+        "e3",
+        "e4",
+    ]
 
 
 async def test_forgetting_a_session_empties_its_owner_index(redis_client: Redis) -> None:

@@ -6,11 +6,15 @@ from datetime import timedelta
 
 import pytest
 
+from memory.records import Dossier, Fact
 from memory.sqlite.facts import SqliteFactStore
+from persona.gather import Gathered
 from persona.learning.facts import FactLearner, is_trivial
-from persona.learning.profile import profile_section
 from persona.learning.settings import LearningSettings
+from persona.prompt import build_prompt
 from persona.providers.base import ErrorKind, ProviderError
+from persona.providers.tokens import estimate_tokens
+from tests.fakes.engine import message, persona
 from tests.persona.learning.support import (
     DM,
     IN_GROUP,
@@ -21,6 +25,15 @@ from tests.persona.learning.support import (
     facts_reply,
     turn,
 )
+
+
+def prompt_with(facts: list[Fact], dossier: Dossier | None, *, in_dm: bool = True) -> str:
+    """The system prompt the persona would get with these facts and this dossier."""
+    place = DM if in_dm else IN_GROUP
+    gathered = Gathered(visibility=place.visibility, facts=tuple(facts), dossier=dossier)
+    asking = message("hello", is_dm=in_dm, room="dm-alice" if in_dm else "lounge")
+    built = build_prompt(persona=persona(), messages=[asking], gathered=gathered, count=estimate_tokens)
+    return built.request.system
 
 
 @pytest.fixture
@@ -51,7 +64,7 @@ async def test_key_rotation_keeps_old_key_as_superseded_history(
     assert old.superseded_by == current[0].id
     assert old.source_ids == ("e1",)
     assert current[0].source_ids == ("e2",)
-    prompt = profile_section(current, None)
+    prompt = prompt_with(current, None)
     assert "XYZ" in prompt
     assert "ABC" not in prompt
     # the second call was shown the known attribute, so the model can reuse its name
@@ -71,10 +84,10 @@ async def test_vegetarian_constraint_reaches_the_profile_first(
     )
     await learner.after_turn(turn("I'm Alice, vegetarian, and I love Thai food", event_id="e1"))
 
-    section = profile_section(await fact_store.facts(DM.visibility), await fact_store.dossier(DM.visibility))
-    assert section.index("Constraints") < section.index("Identity") < section.index("Preferences")
-    assert "- diet: vegetarian" in section.split("Identity")[0]
-    assert section.rstrip().endswith("Alice is a vegetarian who loves Thai food.")
+    section = prompt_with(await fact_store.facts(DM.visibility), await fact_store.dossier(DM.visibility))
+    assert section.index("diet: vegetarian") < section.index("name: Alice")
+    assert section.index("diet: vegetarian") < section.index("favourite cuisine: Thai")
+    assert "Alice is a vegetarian who loves Thai food." in section
 
 
 async def test_facts_stated_out_of_order_later_timestamp_wins(
@@ -106,14 +119,14 @@ async def test_deprecated_instruction_is_retracted(
         ),
     )
     await learner.after_turn(turn("never call me Bob", event_id="e1", at=T0))
-    before = profile_section(await fact_store.facts(DM.visibility), None)
+    before = prompt_with(await fact_store.facts(DM.visibility), None)
     assert "name to avoid: Bob" in before
 
     await learner.after_turn(
         turn("actually you can call me Bob now", event_id="e2", at=T0 + timedelta(days=1))
     )
-    after = profile_section(await fact_store.facts(DM.visibility), None)
-    assert "Constraints" not in after
+    after = prompt_with(await fact_store.facts(DM.visibility), None)
+    assert "name to avoid" not in after
     assert "preferred name: Bob" in after
     history = await fact_store.facts(DM.visibility, include_superseded=True)
     old_rule = next(f for f in history if f.attribute == "name_to_avoid" and f.value == "Bob")
@@ -136,7 +149,7 @@ async def test_fact_stated_in_a_dm_never_shown_in_a_group_room(
     group_dossier = await fact_store.dossier(IN_GROUP.visibility)
     assert group_dossier is not None
     assert "diabetic" not in group_dossier.summary
-    assert "diabetic" not in profile_section(group_facts, group_dossier)
+    assert "diabetic" not in prompt_with(group_facts, group_dossier, in_dm=False)
     # the group-room extraction call itself never saw the DM fact
     assert "diabetic" not in provider.requests[1].messages[0].content
     dm_dossier = await fact_store.dossier(DM.visibility)

@@ -123,8 +123,11 @@ async def test_group_entry_is_scoped_to_its_room_and_dm_entry_to_its_owner(
 
     in_group = await journal_store.recent("familiar", IN_GROUP.visibility, 10)
     assert [e.text for e in in_group] == ["The lounge said hello."]
+    # Alice's entry is her record of the lounge: Bob sees it there only where the lounge shares.
     bob_in_group = Place(owner="terminal:bob", dm=False)
-    assert [e.text for e in await journal_store.recent("familiar", bob_in_group.visibility, 10)] == [
+    assert await journal_store.recent("familiar", bob_in_group.visibility, 10) == []
+    bob_in_sharing_group = Place(owner="terminal:bob", dm=False, room_shared=True)
+    assert [e.text for e in await journal_store.recent("familiar", bob_in_sharing_group.visibility, 10)] == [
         "The lounge said hello."
     ]
     bob_dm = Place(owner="terminal:bob")

@@ -1,4 +1,4 @@
-"""Pure parts: the profile section, the extraction parser, the prompts and the settings."""
+"""Pure parts: the extraction parser, the prompts and the settings."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ from datetime import timedelta
 import pytest
 from pydantic import ValidationError
 
-from memory.records import Dossier, Fact, FactKind
+from memory.records import Fact, FactKind
 from persona.learning.facts import trim_to_budget
 from persona.learning.parsing import parse_extraction
-from persona.learning.profile import profile_section
 from persona.learning.prompts import Line, fact_extraction_user
 from persona.learning.settings import LearningSettings
 from tests.persona.learning.support import ALICE, T0
@@ -32,31 +31,6 @@ def make(attribute: str, value: str, kind: FactKind, superseded_by: str | None =
         superseded_by=superseded_by,
         superseded_at=T0 + timedelta(hours=1) if superseded_by else None,
     )
-
-
-def test_profile_puts_constraints_first_and_hides_superseded() -> None:
-    facts = [
-        make("favourite_food", "sushi", "preference"),
-        make("name", "Alice", "identity"),
-        make("api_key", "ABC", "identity", superseded_by="f-new"),
-        make("api_key", "XYZ", "identity"),
-        make("diet", "vegetarian", "constraint"),
-        make("sister", "Carol", "relationship"),
-        make("name_to_avoid", "", "constraint"),
-    ]
-    dossier = Dossier(owner=ALICE, scope="dm", summary="Alice, a vegetarian engineer.", updated_at=T0)
-    text = profile_section(facts, dossier)
-    assert text.splitlines()[1] == "Constraints (always respect these):"
-    assert text.splitlines()[2] == "- diet: vegetarian"
-    assert "ABC" not in text
-    assert "- api key: XYZ" in text
-    assert "name to avoid" not in text
-    assert text.index("Identity") < text.index("Preferences") < text.index("Other") < text.index("Summary")
-
-
-def test_empty_profile_is_empty() -> None:
-    assert profile_section([], None) == ""
-    assert profile_section([make("a", "b", "identity", superseded_by="x")], None) == ""
 
 
 def test_parser_normalises_and_skips_bad_items() -> None:
