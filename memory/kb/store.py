@@ -10,7 +10,9 @@ shared collection is much slower than querying a small one). Writes go vectors f
 then stale-vector deletes: a failure leaves at worst orphan vectors, which are ignored because
 every dense hit is joined back to its SQL row.
 
-If either the vector index or the embedder is None, retrieval is FTS5 only.
+If either the vector index or the embedder is None, retrieval is FTS5 only; `reindex_vectors()`
+(run by `familiar memory reindex`) embeds existing entries when vectors are configured later or
+the model changes.
 The Database, VectorIndex and Embedder are owned (opened and closed) by the composition root.
 """
 
