@@ -23,12 +23,12 @@ from tests.support.llm_server import LLMServer
 
 
 async def _measure(root: Path, rounds: int, per_round: int) -> None:
-    print("| stop | messages | acknowledged | missing after restart |")
-    print("|---|---|---:|---:|")
+    print("| stop | messages | acknowledged | missing (any) | from history | from memory | from facts |")
+    print("|---|---|---:|---:|---:|---:|---:|")
     for how, label in ((signal.SIGKILL, "kill -9"), (signal.SIGTERM, "SIGTERM")):
         for burst in (False, True):
             async with LLMServer() as server:
-                server.set_responder(slow_learning_responder())  # type: ignore[arg-type]
+                server.set_responder(slow_learning_responder())
                 with tempfile.TemporaryDirectory() as tmp:
                     run = await crash_loop(
                         server,
@@ -41,7 +41,8 @@ async def _measure(root: Path, rounds: int, per_round: int) -> None:
                     )
             shape = "bursts" if burst else "one at a time"
             share = f"{len(run.missing)} ({100 * len(run.missing) / max(run.acknowledged, 1):.0f}%)"
-            print(f"| {label} | {shape} | {run.acknowledged} | {share} |", flush=True)
+            stores = " | ".join(str(len(run.by_store[k])) for k in ("history", "memory", "facts"))
+            print(f"| {label} | {shape} | {run.acknowledged} | {share} | {stores} |", flush=True)
 
 
 def main() -> None:

@@ -23,16 +23,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.llm_server import LLMServer, RecordedRequest
+from tests.support.llm_server import LLMServer, RecordedRequest, Responder
 
 ROOT = Path(__file__).resolve().parents[2]
 LEARNING_DELAY_S = 2.0
-REPLY_TIMEOUT_S = 60.0
+REPLY_TIMEOUT_S = 180.0  # a cold start on a loaded 2-core machine took ~30 s
 _CODE = re.compile(r"my code is (w\d+x)")
 _NEW_MESSAGES = "New messages from the user:"
 
 
-def slow_learning_responder(delay_s: float = LEARNING_DELAY_S) -> object:
+def slow_learning_responder(delay_s: float = LEARNING_DELAY_S) -> Responder:
     """Replies at once; the fact-extraction call takes `delay_s` and learns each message's code."""
 
     async def respond(request: RecordedRequest) -> str:
@@ -157,16 +157,19 @@ class Remembered:
 
     def missing(self, acknowledged: Sequence[tuple[str, str]]) -> list[str]:
         """The acknowledged (message, reply) pairs that lost their history, memory or fact."""
-        lost: list[str] = []
+        lost = self.missing_by_store(acknowledged)
+        return sorted(set(lost["history"]) | set(lost["memory"]) | set(lost["facts"]))
+
+    def missing_by_store(self, acknowledged: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
+        lost: dict[str, list[str]] = {"history": [], "memory": [], "facts": []}
         for sent, reply in acknowledged:
             code = _CODE.search(sent)
-            kept = (
-                {sent, reply} <= self.history
-                and {sent, reply} <= self.memories
-                and (code is None or code.group(1) in self.facts)
-            )
-            if not kept:
-                lost.append(sent)
+            if not {sent, reply} <= self.history:
+                lost["history"].append(sent)
+            if not {sent, reply} <= self.memories:
+                lost["memory"].append(sent)
+            if code is not None and code.group(1) not in self.facts:
+                lost["facts"].append(sent)
         return lost
 
 
@@ -184,7 +187,8 @@ async def read_remembered(data_dir: Path) -> Remembered:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CrashRun:
     acknowledged: int
-    missing: list[str]
+    missing: list[str]  # lost from any of history, memory and facts
+    by_store: dict[str, list[str]]
 
 
 async def crash_loop(
@@ -221,7 +225,11 @@ async def crash_loop(
     code = await final.stop(sig=0)
     assert code == 0, final.stderr.decode(errors="replace")[-2000:]
     remembered = await read_remembered(data_dir)
-    return CrashRun(acknowledged=len(acknowledged), missing=remembered.missing(acknowledged))
+    return CrashRun(
+        acknowledged=len(acknowledged),
+        missing=remembered.missing(acknowledged),
+        by_store=remembered.missing_by_store(acknowledged),
+    )
 
 
 # The last, clean run waits for everything the earlier ones left to do.
