@@ -89,10 +89,16 @@ class PostTurnWork:
     # ---- lifecycle
 
     async def start(self) -> None:
-        """Resume what the outbox holds (in the background: the queue may be smaller)."""
+        """Resume what the outbox holds: queued now as far as the queue has room, the rest fed
+        in the background as it drains."""
         if self._tasks or self._closed:
             return
-        self._backlog.set()
+        try:
+            for job in await self._outbox.pending():
+                await self._hand_over(job, wait=False)
+        except Exception:  # the primary store is down at start: the feeder keeps trying
+            _log.exception("could not read the outbox at start; retrying in the background")
+            self._backlog.set()
         self._tasks = [
             asyncio.create_task(self._feed(), name="outbox-feed"),
             asyncio.create_task(self._retry_later(), name="outbox-retry"),
