@@ -101,8 +101,10 @@ class SqliteOutbox:
             if turns and self._history_here:
                 await append_in(conn, turns)
             await conn.executemany(
-                f"INSERT OR IGNORE INTO outbox ({_JOB_COLUMNS}, seq)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM outbox))",
+                # Only a job recorded before is skipped (same key); any other error aborts it all.
+                f"INSERT INTO outbox ({_JOB_COLUMNS}, seq)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM outbox))"
+                " ON CONFLICT (key) DO NOTHING",
                 [
                     (j.key, j.kind, j.payload, _owners_json(j.owners), j.origin_ts, j.attempts, j.due_ts)
                     for j in jobs

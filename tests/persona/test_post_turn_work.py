@@ -5,10 +5,11 @@ that fail on purpose."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from memory.base import OutboxJob
-from memory.records import Visibility
+from memory.records import Turn, Visibility
 from persona.hooks import CompletedTurn
 from persona.providers.base import ErrorKind, ProviderError
 from persona.turn_record import encode_turn
@@ -159,3 +160,34 @@ async def test_queued_work_of_a_person_who_forgot_everything_is_dropped() -> Non
         pass
     assert memory.items == {}
     assert outbox.jobs == {}
+
+
+class _HistoryApart(InMemoryHistory):
+    """History in another store (Redis) that refuses connections while `down`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = True
+        self.stored = asyncio.Event()
+
+    async def append(self, turns: Sequence[Turn]) -> None:
+        if self.down:
+            raise ConnectionRefusedError(111, "Connection refused")
+        await super().append(turns)
+        self.stored.set()
+
+
+async def test_a_turn_whose_history_store_is_down_is_stored_when_it_returns() -> None:
+    history = _HistoryApart()
+    outbox = InMemoryOutbox(history)
+    settings = fast_settings(jobs={"backoff_base_s": 0.01, "retries": 0, "postpone_base_s": 0.05})
+    sink = RecordingSink()
+    stores = make_stores(history=history, outbox=outbox)
+    async with running_engine(stores=stores, settings=settings, provider=ScriptedProvider("Hi!")) as engine:
+        assert await engine.submit(message("hello while redis is down"), sink) is TurnOutcome.ANSWERED
+        assert [r.text for r in sink.sent] == ["Hi!"]  # answered from what was reachable
+        history.down = False
+        async with asyncio.timeout(GUARD_S):
+            await history.stored.wait()
+    assert [t.text for t in history.turns] == ["hello while redis is down", "Hi!"]
+    assert await outbox.dead_letters() == []
