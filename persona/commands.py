@@ -160,7 +160,7 @@ class CommandRunner:
     async def _forget(self, command: Command) -> CommandResult:
         owners = await self._owners(command.context)
         phrase = command.args.strip() or None
-        counts = await forget(self._stores, owners, phrase)
+        counts = await forget(self._stores, owners, phrase, asked_at=command.context.timestamp)
         what = f'everything mentioning "{phrase}"' if phrase else "everything about you"
         summary = ", ".join(f"{n} {k}" for k, n in counts.items())
         return CommandResult(text=f"Done: I forgot {what} ({summary}).", ephemeral=True)

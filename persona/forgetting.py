@@ -10,16 +10,23 @@ they are found through the person's event ids, collected before the stores forge
 from __future__ import annotations
 
 import logging
-import time
+from datetime import datetime
 
 from memory.base import Stores
 
 _log = logging.getLogger(__name__)
 
 
-async def forget(stores: Stores, owners: frozenset[str], phrase: str | None) -> dict[str, int]:
-    """The tombstone first, then every store; returns what went, by kind."""
-    dropped = await stores.outbox.forget(owners, phrase, time.time())
+async def forget(
+    stores: Stores, owners: frozenset[str], phrase: str | None, *, asked_at: datetime
+) -> dict[str, int]:
+    """The tombstone first, then every store; returns what went, by kind.
+
+    The tombstone is dated when the person asked (the command's own timestamp, on the same clock
+    as their messages'), so words sent before the forget go, and words sent after it stay even
+    when the forget itself ran late.
+    """
+    dropped = await stores.outbox.forget(owners, phrase, asked_at.timestamp())
     counts = await forget_stored(stores, owners, phrase)
     if dropped:
         _log.info("forget dropped %d queued post-turn jobs", dropped)
