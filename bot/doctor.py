@@ -69,7 +69,7 @@ async def _check_model(
 
 
 async def check_stores(settings: Settings) -> list[Finding]:
-    findings = [await _check_sqlite(settings), await _check_post_turn_work(settings)]
+    findings = [await _check_sqlite(settings), await check_post_turn_work(settings)]
     if settings.redis_url:
         findings.append(await _check_redis(settings.redis_url))
     findings.append(await _check_embedder(settings))
@@ -88,7 +88,7 @@ async def _check_sqlite(settings: Settings) -> Finding:
     return Finding(ok=True, what=what)
 
 
-async def _check_post_turn_work(settings: Settings) -> Finding:
+async def check_post_turn_work(settings: Settings) -> Finding:
     """Jobs waiting in the outbox, and the dead letters: post-turn work that kept failing."""
     db = Database(settings.data_dir / "familiar.db")
     try:
