@@ -16,23 +16,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from memory.base import OutboxJob, Stores, Tombstone
+from memory.base import Stores
 from persona.api import Command, CommandResult
 from persona.bindings import PersonaBindings
 from persona.commands import CommandRunner
-from persona.forgetting import forget_stored
 from persona.gather import ConstraintMemo, GatherRequest, gather_context
 from persona.hooks import CompletedTurn, PostTurnHook
 from persona.jobs import Job, JobQueue
 from persona.outbox import PostTurnWork
 from persona.personas import PersonaCatalog, PersonaSpec
+from persona.post_turn import TurnJobs
 from persona.prompt import build_prompt
 from persona.providers.base import ChatRequest, ChatResult, LLMProvider, ProviderError
 from persona.providers.friendly import friendly_message, interrupted_message
 from persona.sessions import Pending, SessionSlots
 from persona.settings import EngineSettings
-from persona.storing import history_turns, memory_items, message_text, message_turn
-from persona.turn_record import decode_turn, encode_turn
+from persona.storing import history_turns, message_text, message_turn
 from persona.types import IncomingMessage, Reply, ReplySink, TurnOutcome
 
 _log = logging.getLogger(__name__)
@@ -69,7 +68,6 @@ class PersonaEngine:
         self._catalog = catalog
         self._provider_for = provider_for
         self._providers: dict[str, LLMProvider] = {}
-        self._hooks = tuple(hooks)
         self._bindings = bindings or PersonaBindings()
         self._clock = clock
         jobs = self.settings.jobs
@@ -82,11 +80,12 @@ class PersonaEngine:
             name="post-turn",
             on_failure=self._job_failed,
         )
+        self._turn_jobs = TurnJobs(stores=stores, hooks=hooks)
         self._work = PostTurnWork(
             outbox=stores.outbox,
             queue=self._jobs,
-            execute=self._execute,
-            forget_again=self._forget_again,
+            execute=self._turn_jobs.execute,
+            forget_again=self._turn_jobs.forget_again,
             settings=jobs,
         )
         self._sessions = SessionSlots(self._run_turn)
@@ -303,7 +302,7 @@ class PersonaEngine:
         (Redis) and refuses, the turn's history becomes one more outbox job, stored when that
         store is back. If even the outbox refuses, the reply is still delivered (logged, counted).
         """
-        jobs = self._outbox_jobs(turn)
+        jobs = self._turn_jobs.for_turn(turn)
         turns = history_turns(turn)
         try:
             try:
@@ -311,45 +310,11 @@ class PersonaEngine:
             except Exception:
                 self.stats["history.deferred"] += 1
                 _log.warning("history refused turn %s; keeping it in the outbox", turn.key, exc_info=True)
-                await self._work.commit([], [self._job("history", turn, jobs[0].payload), *jobs])
+                await self._work.commit([], [self._turn_jobs.history(turn, jobs[0]), *jobs])
             await self._work.recheck(jobs[0].owners, jobs[0].origin_ts)  # a forget while it ran
         except Exception:
             self.stats["outbox.commit_error"] += 1
             _log.exception("could not record turn %s; delivering the reply anyway", turn.key)
-
-    def _outbox_jobs(self, turn: CompletedTurn) -> list[OutboxJob]:
-        payload = encode_turn(turn)
-        jobs = [self._job("memory", turn, payload)]
-        if turn.reply_text:
-            jobs += [self._job(f"hook:{hook.name}", turn, payload) for hook in self._hooks]
-        return jobs
-
-    def _job(self, kind: str, turn: CompletedTurn, payload: str) -> OutboxJob:
-        return OutboxJob(
-            key=f"{kind}:{turn.messages[-1].platform}:{turn.key}",
-            kind=kind,
-            payload=payload,
-            owners=frozenset(m.identity for m in turn.messages),
-            origin_ts=min(m.timestamp for m in turn.messages).timestamp(),
-        )
-
-    async def _execute(self, job: OutboxJob) -> None:
-        turn = decode_turn(job.payload)
-        if job.kind == "memory":
-            items = memory_items(turn)
-            if items:
-                await self._stores.memory.add(items)
-        elif job.kind == "history":
-            await self._stores.history.append(history_turns(turn))
-        else:
-            hook = next((h for h in self._hooks if f"hook:{h.name}" == job.kind), None)
-            if hook is None:  # a hook configured before the restart and not now
-                _log.warning("no post-turn hook for job %s; dropped", job.key)
-                return
-            await hook.after_turn(turn)
-
-    async def _forget_again(self, tombstone: Tombstone) -> None:
-        await forget_stored(self._stores, frozenset({tombstone.owner}), tombstone.phrase)
 
     async def _job_failed(self, job: Job, exc: Exception) -> None:
         await self._work.on_failure(job, exc)
