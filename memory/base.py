@@ -200,6 +200,7 @@ class Tombstone:
     owner: str
     phrase: str | None  # None: everything
     at: float  # epoch seconds
+    applied: bool = True  # False until every store has forgotten (a kill may come between)
 
 
 class Outbox(Closeable, Protocol):
@@ -242,6 +243,14 @@ class Outbox(Closeable, Protocol):
 
     async def forgotten(self, owners: frozenset[str], since: float) -> list[Tombstone]:
         """Tombstones of any of `owners` recorded at or after `since`."""
+        ...
+
+    async def mark_applied(self, owners: frozenset[str], at: float) -> None:
+        """Every store has forgotten what the tombstones of (`owners`, `at`) name."""
+        ...
+
+    async def unapplied(self) -> list[Tombstone]:
+        """Forgets a kill interrupted: to be applied again at start."""
         ...
 
 

@@ -26,8 +26,10 @@ async def forget(
     as their messages'), so words sent before the forget go, and words sent after it stay even
     when the forget itself ran late.
     """
-    dropped = await stores.outbox.forget(owners, phrase, asked_at.timestamp())
+    at = asked_at.timestamp()
+    dropped = await stores.outbox.forget(owners, phrase, at)
     counts = await forget_stored(stores, owners, phrase)
+    await stores.outbox.mark_applied(owners, at)  # a kill before this: applied again at start
     if dropped:
         _log.info("forget dropped %d queued post-turn jobs", dropped)
     return counts

@@ -93,6 +93,7 @@ class PostTurnWork:
         in the background as it drains."""
         if self._tasks or self._closed:
             return
+        await self._finish_forgets()
         try:
             for job in await self._outbox.pending():
                 await self._hand_over(job, wait=False)
@@ -119,6 +120,13 @@ class PostTurnWork:
         left = len(self._jobs)
         if left:
             _log.info("%d post-turn jobs stay in the outbox for the next start", left)
+
+    async def _finish_forgets(self) -> None:
+        """A forget a kill interrupted is done now, before any resumed job could write."""
+        for tombstone in await self._outbox.unapplied():
+            self.stats["outbox.forget_finished"] += 1
+            await self._forget_again(tombstone)
+            await self._outbox.mark_applied(frozenset({tombstone.owner}), tombstone.at)
 
     # ---- recording
 

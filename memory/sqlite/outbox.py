@@ -53,7 +53,8 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 CREATE TABLE IF NOT EXISTS tombstones (
     owner TEXT NOT NULL,
     phrase TEXT,
-    at REAL NOT NULL
+    at REAL NOT NULL,
+    applied INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS tombstones_owner ON tombstones (owner, at);
 """
@@ -184,7 +185,8 @@ class SqliteOutbox:
             row = await cur.fetchone()
         oldest_job = float(row[0]) if row and row[0] is not None else now
         await conn.execute(
-            "DELETE FROM tombstones WHERE at < ?", (min(oldest_job, now - TOMBSTONE_MIN_AGE_S),)
+            "DELETE FROM tombstones WHERE applied = 1 AND at < ?",
+            (min(oldest_job, now - TOMBSTONE_MIN_AGE_S),),
         )
 
     async def forgotten(self, owners: frozenset[str], since: float) -> list[Tombstone]:
@@ -192,8 +194,30 @@ class SqliteOutbox:
             return []
         ordered = sorted(owners)
         rows = await self._db.fetchall(
-            f"SELECT owner, phrase, at FROM tombstones WHERE owner IN ({','.join('?' * len(ordered))})"
+            f"SELECT owner, phrase, at, applied FROM tombstones WHERE owner IN ({_marks(len(ordered))})"
             " AND at >= ? ORDER BY at",
             [*ordered, since],
         )
-        return [Tombstone(owner=r["owner"], phrase=r["phrase"], at=float(r["at"])) for r in rows]
+        return [_tombstone(r) for r in rows]
+
+    async def mark_applied(self, owners: frozenset[str], at: float) -> None:
+        if owners:
+            ordered = sorted(owners)
+            await self._db.execute(
+                f"UPDATE tombstones SET applied = 1 WHERE at = ? AND owner IN ({_marks(len(ordered))})",
+                [at, *ordered],
+            )
+
+    async def unapplied(self) -> list[Tombstone]:
+        rows = await self._db.fetchall("SELECT owner, phrase, at, applied FROM tombstones WHERE applied = 0")
+        return [_tombstone(r) for r in rows]
+
+
+def _marks(count: int) -> str:
+    return ",".join("?" * count)
+
+
+def _tombstone(row: aiosqlite.Row) -> Tombstone:
+    return Tombstone(
+        owner=row["owner"], phrase=row["phrase"], at=float(row["at"]), applied=bool(row["applied"])
+    )

@@ -339,7 +339,7 @@ class InMemoryOutbox(_Knobs):
         return list(reversed(self.dead))[:limit]
 
     async def forget(self, owners: frozenset[str], phrase: str | None, at: float) -> int:
-        self.tombstones += [Tombstone(owner=o, phrase=phrase, at=at) for o in sorted(owners)]
+        self.tombstones += [Tombstone(owner=o, phrase=phrase, at=at, applied=False) for o in sorted(owners)]
         if phrase is not None:
             return 0
         doomed = [k for k, j in self.jobs.items() if j.owners <= owners]
@@ -350,6 +350,14 @@ class InMemoryOutbox(_Knobs):
 
     async def forgotten(self, owners: frozenset[str], since: float) -> list[Tombstone]:
         return [t for t in self.tombstones if t.owner in owners and t.at >= since]
+
+    async def mark_applied(self, owners: frozenset[str], at: float) -> None:
+        self.tombstones = [
+            replace(t, applied=True) if t.owner in owners and t.at == at else t for t in self.tombstones
+        ]
+
+    async def unapplied(self) -> list[Tombstone]:
+        return [t for t in self.tombstones if not t.applied]
 
 
 def make_stores(

@@ -116,3 +116,16 @@ async def test_history_in_redis_is_appended_there_and_jobs_recorded_here(
 
     assert [t.text for t in await history.recent("discord:dm:-:*", 10)] == ["kept in redis"]
     assert [j.key for j in await outbox.pending()] == ["memory:e1"]
+
+
+async def test_a_forget_stays_unapplied_until_marked_and_is_then_pruned_in_time(db: Database) -> None:
+    _, outbox = await _outbox(db)
+    at = time.time()
+    await outbox.forget(frozenset({ALICE}), "alarm", at)
+    [open_forget] = await outbox.unapplied()
+    assert (open_forget.owner, open_forget.phrase, open_forget.applied) == (ALICE, "alarm", False)
+
+    await outbox.mark_applied(frozenset({ALICE}), at)
+    assert await outbox.unapplied() == []
+    [done] = await outbox.forgotten(frozenset({ALICE}), at)
+    assert done.applied

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from memory.base import OutboxJob
-from memory.records import Turn, Visibility
+from memory.records import MemoryItem, Turn, Visibility
 from persona.hooks import CompletedTurn
 from persona.providers.base import ErrorKind, ProviderError
 from persona.turn_record import encode_turn
@@ -20,6 +20,7 @@ from tests.fakes.sinks import RecordingSink
 from tests.fakes.stores import InMemoryHistory, InMemoryMemory, InMemoryOutbox, make_stores
 
 GUARD_S = 10
+NOW = datetime.now(UTC)
 
 
 class _Hook:
@@ -191,3 +192,25 @@ async def test_a_turn_whose_history_store_is_down_is_stored_when_it_returns() ->
             await history.stored.wait()
     assert [t.text for t in history.turns] == ["hello while redis is down", "Hi!"]
     assert await outbox.dead_letters() == []
+
+
+async def test_a_forget_cut_short_by_a_kill_is_finished_at_start() -> None:
+    history, memory = InMemoryHistory(), InMemoryMemory()
+    outbox = InMemoryOutbox(history)
+    turn = _turn("my alarm code is 1531", event_id="c1")
+    await memory.add(
+        [
+            MemoryItem(
+                id="m1",
+                owner=turn.owner,
+                scope="dm",
+                text="my alarm code is 1531",
+                created_at=NOW,
+                source_ids=("c1",),
+            )
+        ]
+    )
+    await outbox.forget(frozenset({turn.owner}), None, NOW.timestamp())  # then killed: stores untouched
+    async with running_engine(stores=make_stores(history=history, memory=memory, outbox=outbox)):
+        assert memory.items == {}  # done at start, before anything else runs
+    assert await outbox.unapplied() == []
