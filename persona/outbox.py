@@ -124,9 +124,13 @@ class PostTurnWork:
     async def _finish_forgets(self) -> None:
         """A forget a kill interrupted is done now, before any resumed job could write."""
         for tombstone in await self._outbox.unapplied():
-            self.stats["outbox.forget_finished"] += 1
-            await self._forget_again(tombstone)
+            try:
+                await self._forget_again(tombstone)
+            except Exception:  # a store is down: the tombstone stays unapplied for the next start
+                _log.exception("could not finish an interrupted forget; trying again at the next start")
+                continue
             await self._outbox.mark_applied(frozenset({tombstone.owner}), tombstone.at)
+            self.stats["outbox.forget_finished"] += 1
 
     # ---- recording
 
