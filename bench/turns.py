@@ -123,6 +123,7 @@ async def real_stores(data_dir: Path, memories: int, users: int) -> AsyncIterato
     from memory.sqlite.journal import SqliteJournalStore
     from memory.sqlite.limits import SqliteRateLimiter
     from memory.sqlite.links import SqliteIdentityLinks
+    from memory.sqlite.outbox import SqliteOutbox
 
     async with AsyncExitStack() as stack:
         real = OnnxEmbedder()
@@ -153,6 +154,8 @@ async def real_stores(data_dir: Path, memories: int, users: int) -> AsyncIterato
             await part.start()
             stack.push_async_callback(part.close)
         history, dedup, limits, _, facts, journal, kb, links = parts
+        outbox = SqliteOutbox(db, history=history)
+        await outbox.start()
         yield Stores(
             history=history,
             dedup=dedup,
@@ -162,6 +165,7 @@ async def real_stores(data_dir: Path, memories: int, users: int) -> AsyncIterato
             journal=journal,
             kb=kb,
             links=links,
+            outbox=outbox,
         )
 
 

@@ -1,7 +1,8 @@
 """Application lifecycle: open everything in one exit stack, run the adapters, close in reverse.
 
 Shutdown order (reverse of opening): adapters stop taking messages, the journal scheduler stops,
-the engine finishes running turns and drains its post-turn queue, providers close, stores close.
+the engine finishes running turns and drains its post-turn queue (within its timeout; the rest stays
+in the outbox and runs after the next start), providers close, stores close.
 Each close is registered as soon as its resource is open, so a failure halfway through start-up
 still closes what was opened; AsyncExitStack runs every callback even when one raises.
 """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from bot.config import Settings
 from bot.stores import build_embedder
 from bot.wiring import provider_configs, provider_is_configured
 from memory.sqlite.db import Database
+from memory.sqlite.history import SqliteHistoryStore
+from memory.sqlite.outbox import SqliteOutbox
 from persona.personas import load_catalog
 from persona.providers.config import ProviderConfig, ProviderRegistry
 from persona.providers.probe import probe
@@ -66,7 +69,7 @@ async def _check_model(
 
 
 async def check_stores(settings: Settings) -> list[Finding]:
-    findings = [await _check_sqlite(settings)]
+    findings = [await _check_sqlite(settings), await check_post_turn_work(settings)]
     if settings.redis_url:
         findings.append(await _check_redis(settings.redis_url))
     findings.append(await _check_embedder(settings))
@@ -83,6 +86,26 @@ async def _check_sqlite(settings: Settings) -> Finding:
     except OSError as exc:
         return Finding(ok=False, what=what, fix=f"cannot open the database: {exc}; check FAMILIAR_DATA_DIR")
     return Finding(ok=True, what=what)
+
+
+async def check_post_turn_work(settings: Settings) -> Finding:
+    """Jobs waiting in the outbox, and the dead letters: post-turn work that kept failing."""
+    db = Database(settings.data_dir / "familiar.db")
+    try:
+        await db.open()
+        outbox = SqliteOutbox(db, history=SqliteHistoryStore(db))
+        await outbox.start()
+        pending, dead = len(await outbox.pending()), await outbox.dead_letters(limit=3)
+    except (OSError, sqlite3.Error) as exc:
+        return Finding(ok=False, what="post-turn work", fix=f"cannot read the outbox: {exc}")
+    finally:
+        await db.close()
+    what = f"post-turn work: {pending} waiting in the outbox"
+    if not dead:
+        return Finding(ok=True, what=what)
+    latest = "; ".join(f"{d.key} ({d.failed_at:%Y-%m-%d %H:%M}): {d.error[:160]}" for d in dead)
+    fix = f"post-turn jobs failed for good (table dead_letters in familiar.db); latest: {latest}"
+    return Finding(ok=False, what=f"{what}, dead letters", fix=fix)
 
 
 async def _check_redis(url: str) -> Finding:

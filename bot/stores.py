@@ -31,6 +31,7 @@ from memory.sqlite.history import SqliteHistoryStore
 from memory.sqlite.journal import SqliteJournalStore
 from memory.sqlite.limits import SqliteRateLimiter
 from memory.sqlite.links import SqliteIdentityLinks
+from memory.sqlite.outbox import SqliteOutbox
 
 _log = logging.getLogger(__name__)
 
@@ -93,12 +94,17 @@ async def open_stores(settings: Settings, stack: AsyncExitStack) -> OpenedStores
     embedder = await _started(stack, build_embedder(settings.embedding, settings.data_dir))
     vectors = await _started(stack, build_vectors(settings, embedder))
     memory = await _started(stack, HybridMemory(db=db, vectors=vectors, embedder=embedder))
+    # Before the engine resumes any add from the outbox: index entries a kill left without
+    # their item row go, and the resumed add writes them again.
+    await memory.reconcile()
     facts = await _started(stack, SqliteFactStore(db))
     journal_files = JournalFiles(settings.data_dir)
     stack.push_async_callback(journal_files.close)
     journal = await _started(stack, SqliteJournalStore(db, files=journal_files))
     kb = await _started(stack, SqliteKnowledgeBase(db, vectors=vectors, embedder=embedder))
     links = await _started(stack, SqliteIdentityLinks(db))
+    # The outbox lives in SQLite, the primary store, even when history is in Redis.
+    outbox = await _started(stack, SqliteOutbox(db, history=history))
     stores = Stores(
         history=history,
         dedup=dedup,
@@ -108,6 +114,7 @@ async def open_stores(settings: Settings, stack: AsyncExitStack) -> OpenedStores
         journal=journal,
         kb=kb,
         links=links,
+        outbox=outbox,
         locks=locks,
     )
     return OpenedStores(

@@ -177,6 +177,92 @@ class IdentityLinks(Closeable, Protocol):
     async def unlink(self, identity: str) -> None: ...
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboxJob:
+    """One piece of a turn's post-turn work, recorded with the turn so a kill cannot lose it."""
+
+    key: str  # idempotency key ("memory:<turn key>", "hook:facts:<turn key>")
+    kind: str  # what the runner does with it ("memory", "hook:<name>", "history")
+    payload: str  # the turn, as the engine encoded it
+    owners: frozenset[str]  # every identity whose words the job stores or learns from
+    origin_ts: float  # epoch seconds of the turn's first message: forgets since then apply to it
+    attempts: int = 0
+    due_ts: float = 0.0  # not run before this (epoch seconds): backoff after a failure
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeadLetter:
+    """A job that kept failing: kept, with its last error, for an operator to look at."""
+
+    key: str
+    kind: str
+    error: str
+    attempts: int
+    failed_at: datetime
+    owners: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Tombstone:
+    """A forget: work on words older than `at` must not bring back what it removed."""
+
+    owner: str
+    phrase: str | None  # None: everything
+    at: float  # epoch seconds
+    applied: bool = True  # False until every store has forgotten (a kill may come between)
+
+
+class Outbox(Closeable, Protocol):
+    """A turn's history and its post-turn work, committed together before the reply is delivered.
+
+    Jobs stay recorded until `done` (or dead-lettered), so work cut short by a kill or a stop is
+    run again after the restart; a job must therefore be idempotent by its key.
+    """
+
+    async def commit(self, turns: Sequence[Turn], jobs: Sequence[OutboxJob]) -> None:
+        """Append `turns` to history and record `jobs`; both are durable when this returns.
+
+        History in the same database: one transaction. History in another store (Redis): it is
+        appended there first, then the jobs are recorded; raises if either refuses.
+        """
+        ...
+
+    async def pending(self) -> list[OutboxJob]:
+        """Every recorded job, oldest first (read at start-up)."""
+        ...
+
+    async def done(self, key: str) -> None: ...
+
+    async def postpone(self, key: str, *, due_ts: float, error: str) -> int:
+        """Count a failed attempt and set when to try again; returns the attempts so far."""
+        ...
+
+    async def dead_letter(self, key: str, error: str) -> None:
+        """Move a job that keeps failing out of the outbox into the dead letters."""
+        ...
+
+    async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """The most recent dead letters first."""
+        ...
+
+    async def forget(self, owners: frozenset[str], phrase: str | None, at: float) -> int:
+        """Record a tombstone per owner; drop the jobs that hold only these owners' words (all
+        of them, when `phrase` is None) and their dead letters. Returns how many jobs went."""
+        ...
+
+    async def forgotten(self, owners: frozenset[str], since: float) -> list[Tombstone]:
+        """Tombstones of any of `owners` recorded at or after `since`."""
+        ...
+
+    async def mark_applied(self, owners: frozenset[str], at: float) -> None:
+        """Every store has forgotten what the tombstones of (`owners`, `at`) name."""
+        ...
+
+    async def unapplied(self) -> list[Tombstone]:
+        """Forgets a kill interrupted: to be applied again at start."""
+        ...
+
+
 class SessionLocks(Protocol):
     """Cross-process turn slots (Redis): one turn at a time per session across every process.
 
@@ -199,5 +285,6 @@ class Stores:
     journal: JournalStore
     kb: KnowledgeBase
     links: IdentityLinks
+    outbox: Outbox  # the turn's history and post-turn work, committed together
     locks: SessionLocks | None = None  # set when REDIS_URL is configured
     extra: dict[str, Any] | None = None

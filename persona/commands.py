@@ -20,6 +20,7 @@ from memory.records import KBEntry
 from memory.visibility import DM_SCOPE, Visibility, knowledge_scopes
 from persona.api import Command, CommandName, CommandResult
 from persona.bindings import PersonaBindings
+from persona.forgetting import forget
 from persona.personas import PersonaCatalog, PersonaSpec
 from persona.settings import EngineSettings
 from persona.types import IncomingMessage
@@ -159,23 +160,7 @@ class CommandRunner:
     async def _forget(self, command: Command) -> CommandResult:
         owners = await self._owners(command.context)
         phrase = command.args.strip() or None
-        stores = self._stores
-        # Shared journal entries (a room conversation with several people) have no single owner:
-        # they are found through the asker's event ids, collected before the stores forget them.
-        # Long-term memory holds every message; history may keep only the recent ones.
-        sources = frozenset(t.event_id for t in await stores.history.export(owners) if t.role == "user") | {
-            source
-            for item in await stores.memory.export(owners)
-            if item.role == "user"
-            for source in item.source_ids
-        }
-        journal = await stores.journal.forget(owners, phrase, sources=sources)
-        counts = {
-            "messages": await stores.history.forget(owners, phrase),
-            "memories": await stores.memory.forget(owners, phrase),
-            "facts": await stores.facts.forget(owners, phrase),
-            "journal entries": journal,
-        }
+        counts = await forget(self._stores, owners, phrase, asked_at=command.context.timestamp)
         what = f'everything mentioning "{phrase}"' if phrase else "everything about you"
         summary = ", ".join(f"{n} {k}" for k, n in counts.items())
         return CommandResult(text=f"Done: I forgot {what} ({summary}).", ephemeral=True)

@@ -3,7 +3,8 @@
 submit(): dedup (persistent, keyed by platform + event id) -> rate limit and daily quota ->
 the session's turn slot (one turn at a time, mid-turn messages merged) -> gather context
 concurrently under per-source deadlines -> assemble the prompt -> exactly ONE streaming LLM
-call -> deliver -> queue the post-turn work (store the turn, run each PostTurnHook) on the
+call -> commit the turn's history together with its post-turn work (the outbox) -> deliver;
+the post-turn work (long-term memory, each PostTurnHook) then runs from the outbox on the
 supervised background queue. Provider and store failures never raise out of `submit`.
 """
 
@@ -11,7 +12,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from memory.base import Stores
@@ -20,14 +22,16 @@ from persona.bindings import PersonaBindings
 from persona.commands import CommandRunner
 from persona.gather import ConstraintMemo, GatherRequest, gather_context
 from persona.hooks import CompletedTurn, PostTurnHook
-from persona.jobs import JobQueue
+from persona.jobs import Job, JobQueue
+from persona.outbox import PostTurnWork
 from persona.personas import PersonaCatalog, PersonaSpec
+from persona.post_turn import TurnJobs
 from persona.prompt import build_prompt
 from persona.providers.base import ChatRequest, ChatResult, LLMProvider, ProviderError
 from persona.providers.friendly import friendly_message, interrupted_message
 from persona.sessions import Pending, SessionSlots
 from persona.settings import EngineSettings
-from persona.storing import history_turns, memory_items, message_text, message_turn
+from persona.storing import history_turns, message_text, message_turn
 from persona.types import IncomingMessage, Reply, ReplySink, TurnOutcome
 
 _log = logging.getLogger(__name__)
@@ -64,7 +68,6 @@ class PersonaEngine:
         self._catalog = catalog
         self._provider_for = provider_for
         self._providers: dict[str, LLMProvider] = {}
-        self._hooks = tuple(hooks)
         self._bindings = bindings or PersonaBindings()
         self._clock = clock
         jobs = self.settings.jobs
@@ -75,6 +78,15 @@ class PersonaEngine:
             backoff_base_s=jobs.backoff_base_s,
             backoff_max_s=jobs.backoff_max_s,
             name="post-turn",
+            on_failure=self._job_failed,
+        )
+        self._turn_jobs = TurnJobs(stores=stores, hooks=hooks)
+        self._work = PostTurnWork(
+            outbox=stores.outbox,
+            queue=self._jobs,
+            execute=self._turn_jobs.execute,
+            forget_again=self._turn_jobs.forget_again,
+            settings=jobs,
         )
         self._sessions = SessionSlots(self._run_turn)
         self._constraints = ConstraintMemo()
@@ -97,14 +109,18 @@ class PersonaEngine:
         self._started = True
         await self._bindings.load()
         self._jobs.start()
+        await self._work.start()  # resumes what a kill or a stop left in the outbox
 
     async def close(self) -> None:
-        """Finish running turns briefly, drain queued post-turn jobs, then cancel. Idempotent."""
+        """Finish running turns briefly, drain queued post-turn jobs, then cancel. Idempotent.
+
+        Cancelled jobs are not lost: they stay in the outbox and run after the next start.
+        """
         if self._closed:
             return
         self._closed = True
         await self._sessions.close(grace_s=self.settings.jobs.drain_timeout_s)
-        await self._jobs.close(drain_timeout_s=self.settings.jobs.drain_timeout_s)
+        await self._work.close(drain_timeout_s=self.settings.jobs.drain_timeout_s)
 
     @property
     def jobs(self) -> JobQueue:
@@ -137,9 +153,11 @@ class PersonaEngine:
         ):
             return
         turn = message_turn(message, persona=self.persona_for(message).name)
-        await self._jobs.submit(
-            f"observe:{turn.event_id}", "observe", lambda: self._stores.history.append([turn])
-        )
+        try:
+            await self._work.commit([turn], [])
+        except Exception:  # an unanswered message seen in passing: losing it is logged, not raised
+            self.stats["outbox.commit_error"] += 1
+            _log.exception("could not store observed message %s", message.event_id)
 
     async def command(self, command: Command) -> CommandResult:
         return await self._commands.run(command)
@@ -206,10 +224,10 @@ class PersonaEngine:
             persona=persona, messages=messages, gathered=gathered, count=provider.count_tokens
         )
         self.stats["prompt.dropped_items"] += sum(built.dropped.values())
-        reply_text, outcome = await self._generate(provider, built.request, last, sink, persona.name)
+        generated = await self._generate(provider, built.request, last, sink, persona.name)
         turn = CompletedTurn(
             messages=messages,
-            reply_text=reply_text,
+            reply_text=generated.text,
             reply_event_id=f"{last.event_id}:reply",
             persona=persona.name,
             session=str(last.session),
@@ -217,8 +235,11 @@ class PersonaEngine:
             finished_at=self._clock(),
             context=next((t.text for t in reversed(gathered.history) if t.role == "assistant"), ""),
         )
-        await self._enqueue_post_turn(turn)
-        return outcome
+        await self._commit(turn)  # durable before the person sees the reply
+        await sink.send(generated.reply)
+        if generated.result is not None:
+            await self._record_usage(last, generated.result)
+        return generated.outcome
 
     def _gather_request(self, messages: Sequence[IncomingMessage], persona: PersonaSpec) -> GatherRequest:
         last = messages[-1]
@@ -248,8 +269,8 @@ class PersonaEngine:
         last: IncomingMessage,
         sink: ReplySink,
         persona: str,
-    ) -> tuple[str, TurnOutcome]:
-        """The one LLM call of the turn, streamed to the sink; returns (reply text, outcome)."""
+    ) -> _Generated:
+        """The one LLM call of the turn, streamed to the sink; the final reply is not sent yet."""
         stream = _Stream(sink)
         try:
             result = await provider.chat(request, on_text=stream.on_text)
@@ -257,14 +278,11 @@ class PersonaEngine:
             self.stats[f"provider.{error.kind.value}"] += 1
             _log.warning("reply failed for %s: %s", last.event_id, error)
             line = stream.text + interrupted_message(error) if stream.text else friendly_message(error)
-            await sink.send(_error_reply(last, persona, line))
-            return "", TurnOutcome.FAILED
+            return _Generated(reply=_error_reply(last, persona, line), outcome=TurnOutcome.FAILED)
         if not result.text.strip():
-            await sink.send(_error_reply(last, persona, EMPTY_REPLY_LINE))
-            return "", TurnOutcome.FAILED
-        await sink.send(Reply(text=result.text, reply_to=last.event_id, persona=persona))
-        await self._record_usage(last, result)
-        return result.text, TurnOutcome.ANSWERED
+            return _Generated(reply=_error_reply(last, persona, EMPTY_REPLY_LINE), outcome=TurnOutcome.FAILED)
+        reply = Reply(text=result.text, reply_to=last.event_id, persona=persona)
+        return _Generated(reply=reply, outcome=TurnOutcome.ANSWERED, text=result.text, result=result)
 
     async def _record_usage(self, message: IncomingMessage, result: ChatResult) -> None:
         tokens = result.usage.input_tokens + result.usage.output_tokens
@@ -277,26 +295,43 @@ class PersonaEngine:
 
     # ---- after the turn
 
-    async def _enqueue_post_turn(self, turn: CompletedTurn) -> None:
-        stores = self._stores
-        turns, items = history_turns(turn), memory_items(turn)
-        await self._jobs.submit(f"history:{turn.key}", "store-history", lambda: stores.history.append(turns))
-        if items:
-            await self._jobs.submit(f"memory:{turn.key}", "store-memory", lambda: stores.memory.add(items))
-        for hook in self._hooks:
-            await self._jobs.submit(
-                f"hook:{hook.name}:{turn.key}", f"hook-{hook.name}", _bind_hook(hook, turn)
-            )
+    async def _commit(self, turn: CompletedTurn) -> None:
+        """The turn's history and its post-turn work, committed together (the outbox).
+
+        A failed turn keeps the person's words (history, memory) but teaches nothing: no hook
+        runs for it, so an outage does not multiply provider calls. When history lives apart
+        (Redis) and refuses, the turn's history becomes one more outbox job, stored when that
+        store is back. If even the outbox refuses, the reply is still delivered (logged, counted).
+        """
+        jobs = self._turn_jobs.for_turn(turn)
+        turns = history_turns(turn)
+        try:
+            try:
+                await self._work.commit(turns, jobs)
+            except Exception:
+                self.stats["history.deferred"] += 1
+                _log.warning("history refused turn %s; keeping it in the outbox", turn.key, exc_info=True)
+                await self._work.commit([], [self._turn_jobs.history(turn, jobs[0]), *jobs])
+            await self._work.recheck(jobs[0].owners, jobs[0].origin_ts)  # a forget while it ran
+        except Exception:
+            self.stats["outbox.commit_error"] += 1
+            _log.exception("could not record turn %s; delivering the reply anyway", turn.key)
+
+    async def _job_failed(self, job: Job, exc: Exception) -> None:
+        await self._work.on_failure(job, exc)
 
     def _day(self) -> str:
         return self._clock().astimezone(UTC).date().isoformat()
 
 
-def _bind_hook(hook: PostTurnHook, turn: CompletedTurn) -> Callable[[], Awaitable[None]]:
-    async def run() -> None:
-        await hook.after_turn(turn)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Generated:
+    """The turn's final reply (or its friendly failure line), not yet delivered."""
 
-    return run
+    reply: Reply
+    outcome: TurnOutcome
+    text: str = ""  # what the persona said ("" when the turn failed)
+    result: ChatResult | None = None
 
 
 def _error_reply(message: IncomingMessage, persona: str, text: str) -> Reply:

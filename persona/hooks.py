@@ -1,7 +1,9 @@
 """Post-turn work: what happens after the reply is delivered, off the reply path.
 
-The engine runs every hook for every completed turn on its supervised background queue:
-keyed by the turn's event id (idempotent), retried with backoff, drained on shutdown.
+The engine records one job per hook for every answered turn in the outbox, together with the
+turn's history, before the reply is delivered; the jobs run on its supervised background queue,
+keyed by the turn's event id, retried with backoff, drained on shutdown and resumed at the next
+start when a stop or a kill cut them short. A hook must therefore be idempotent per turn key.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 Jobs are keyed by an idempotency key: a key that is queued, running or already succeeded is not
 accepted again, so a re-submitted turn never stores or learns twice in this process (across
 restarts, the jobs themselves are idempotent by key). Failed jobs are retried with exponential
-backoff a few times, then logged and counted. `drain()` waits for queued work; `close()` drains
-with a timeout and then cancels the named worker tasks.
+backoff a few times, then logged, counted and handed to `on_failure` (the outbox postpones or
+dead-letters them). `drain()` waits for queued work; `close()` drains with a timeout and then
+cancels the named worker tasks: what they did not finish stays in the outbox for the next start.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 _log = logging.getLogger(__name__)
 
 JobFn = Callable[[], Awaitable[None]]
+FailureFn = Callable[["Job", Exception], Awaitable[None]]
 _DONE_KEYS_KEPT = 50_000  # remembered succeeded keys; oldest forgotten first
 
 
@@ -39,12 +41,14 @@ class JobQueue:
         backoff_base_s: float = 0.5,
         backoff_max_s: float = 10.0,
         name: str = "jobs",
+        on_failure: FailureFn | None = None,
     ) -> None:
         self._worker_count = workers
         self._retries = retries
         self._backoff_base_s = backoff_base_s
         self._backoff_max_s = backoff_max_s
         self._name = name
+        self._on_failure = on_failure
         self._queue: asyncio.Queue[Job] = asyncio.Queue(maxsize=max_pending)
         self._active: set[str] = set()  # queued or running
         self._done: OrderedDict[str, None] = OrderedDict()
@@ -72,6 +76,15 @@ class JobQueue:
     @property
     def pending(self) -> int:
         return len(self._active)
+
+    @property
+    def has_room(self) -> bool:
+        """A submit now would not wait for the queue."""
+        return not self._queue.full()
+
+    def holds(self, key: str) -> bool:
+        """The key is queued or running."""
+        return key in self._active
 
     async def drain(self, timeout_s: float | None = None) -> bool:
         """Wait until every queued job has finished; False if the timeout came first."""
@@ -108,10 +121,11 @@ class JobQueue:
         for attempt in range(self._retries + 1):
             try:
                 await job.run()
-            except Exception:  # a job's failure must not kill its worker; retried, then counted
+            except Exception as exc:  # a job's failure must not kill its worker; retried, then counted
                 if attempt == self._retries:
                     self.stats["failed"] += 1
                     _log.exception("job %s (%s) failed after %d attempts", job.name, job.key, attempt + 1)
+                    await self._failed(job, exc)
                     return
                 self.stats["retried"] += 1
                 _log.warning("job %s (%s) failed, retrying", job.name, job.key, exc_info=True)
@@ -120,6 +134,14 @@ class JobQueue:
                 self.stats["succeeded"] += 1
                 self._remember_done(job.key)
                 return
+
+    async def _failed(self, job: Job, exc: Exception) -> None:
+        if self._on_failure is None:
+            return
+        try:
+            await self._on_failure(job, exc)
+        except Exception:  # the failure handler's own store may be down: the job stays recorded
+            _log.exception("could not record the failure of job %s", job.key)
 
     def _remember_done(self, key: str) -> None:
         self._done[key] = None

@@ -34,6 +34,12 @@ class JobSettings(BaseModel):
     backoff_base_s: float = Field(default=0.5, ge=0)
     backoff_max_s: float = Field(default=10.0, ge=0)
     drain_timeout_s: float = Field(default=15.0, ge=0)
+    # A job the queue gave up on because a store was unreachable waits in the outbox, doubling
+    # from the base up to the max; a provider's brief outage (429, 5xx) gets this many such waits,
+    # then the job is dead-lettered like any other that keeps failing.
+    postpone_base_s: float = Field(default=5.0, gt=0)
+    postpone_max_s: float = Field(default=300.0, gt=0)
+    transient_postpones: int = Field(default=5, ge=0)
 
 
 class EngineSettings(BaseModel):

@@ -191,6 +191,19 @@ class ChromaIndex:
         except NotFoundError:
             return
 
+    async def names(self, prefix: str = "") -> list[str]:
+        if self._client is None:
+            await self.start()
+        listed = await self._call(self._client.list_collections)
+        return sorted(c.name for c in listed if c.name.startswith(prefix))
+
+    async def ids(self, collection: str) -> list[str]:
+        target = await self._collection(collection, create=False)
+        if target is None:
+            return []
+        got = await self._call(target.get, include=[])
+        return [str(i) for i in got["ids"]]
+
     async def count(self, collection: str) -> int:
         target = await self._collection(collection, create=False)
         return 0 if target is None else int(await self._call(target.count))

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from memory.embeddings.base import Embedder, EmbeddingMismatchError
-from memory.lexical import LexicalDoc, LexicalIndex
+from memory.lexical import LexicalDoc, LexicalIndex, partition_token
 from memory.longterm import partitions
 from memory.longterm.fusion import collapse_near_duplicates, recency_bonus, reciprocal_rank_fusion
 from memory.longterm.rows import (
@@ -46,6 +46,9 @@ from memory.vectors import VectorIndex
 _log = logging.getLogger(__name__)
 _DAY_S = 86400.0
 _CONTEXT_CHARS = 300
+_LEXICAL_NAME = "ltm_lex"
+_COLLECTION_PREFIX = "ltm-"  # every long-term memory collection (see partitions)
+_ROOM_PREFIX = "ltm-r-"  # the room partitions (partitions.room_collection)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,7 +110,7 @@ class HybridMemory:
         self._db = db
         self._vectors = vectors
         self._embedder = embedder
-        self._lexical = LexicalIndex(db, name="ltm_lex")
+        self._lexical = LexicalIndex(db, name=_LEXICAL_NAME)
         self._tuning = tuning or RetrievalTuning()
         self._started = False
         self._warming: asyncio.Task[list[str]] | None = None
@@ -496,7 +499,11 @@ class HybridMemory:
         return [from_row(r) for r in rows]
 
     async def forget(self, owners: frozenset[str], phrase: str | None = None) -> int:
-        """Remove the owners' items (all, or those containing `phrase`, any case) from every index."""
+        """Remove the owners' items (all, or those containing `phrase`, any case) from every index.
+
+        Forgetting all also sweeps every index by owner (`_forget_unlisted`)."""
+        if phrase is None:
+            await self._forget_unlisted(owners)
         items = everything = await self.export(owners)
         if phrase is not None:
             needle = phrase.casefold()
@@ -534,6 +541,60 @@ class HybridMemory:
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             await self._db.execute(f"DELETE FROM ltm_items WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+
+    async def _forget_unlisted(self, owners: frozenset[str]) -> None:
+        """Index entries of `owners` the item table does not list: an add cut short (vectors and
+        lexical entry written, row not yet) leaves entries only partitions and metadata name."""
+        if not owners:
+            return
+        tokens = {partition_token(kind, owner) for owner in owners for kind in ("d", "r")}
+        rows = await self._db.fetchall(
+            f"SELECT doc_id, parts FROM {_LEXICAL_NAME}_entries"
+            " WHERE doc_id NOT IN (SELECT id FROM ltm_items)"
+        )
+        await self._lexical.delete([str(r[0]) for r in rows if tokens & set(str(r[1]).split())])
+        # The owners' own partitions, and every room's: a room partition holds many people's items.
+        names = [partitions.owner_collection(o, dm=dm) for o in sorted(owners) for dm in (True, False)]
+        names += await self._vectors.names(_ROOM_PREFIX)
+        where = {"owner": {"$in": sorted(owners)}}
+        for name in names:
+            await self._vectors.delete(name, where=where)
+
+    async def reconcile(self) -> int:
+        """Remove index entries whose item row is missing; run at start, before any add.
+
+        `add` writes the row last, so a kill mid-add leaves vectors and a lexical entry without
+        it (the add itself is redone from the outbox). Returns how many entries went.
+        """
+        await self.start()
+        orphans = [
+            str(r[0])
+            for r in await self._db.fetchall(
+                f"SELECT doc_id FROM {_LEXICAL_NAME}_entries WHERE doc_id NOT IN (SELECT id FROM ltm_items)"
+            )
+        ]
+        await self._lexical.delete(orphans)
+        removed = len(orphans)
+        for name in await self._vectors.names(_COLLECTION_PREFIX):
+            ids = await self._vectors.ids(name)
+            known = await self._known_ids(ids)
+            missing = [i for i in ids if i not in known]
+            for start in range(0, len(missing), 1000):
+                await self._vectors.delete(name, ids=missing[start : start + 1000])
+            removed += len(missing)
+        if removed:
+            _log.info("removed %d memory index entries left without their item by a crash", removed)
+        return removed
+
+    async def _known_ids(self, ids: Sequence[str]) -> set[str]:
+        known: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            rows = await self._db.fetchall(
+                f"SELECT id FROM ltm_items WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            )
+            known.update(str(r[0]) for r in rows)
+        return known
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

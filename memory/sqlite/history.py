@@ -113,13 +113,15 @@ class SqliteHistoryStore:
     async def close(self) -> None:
         """Nothing to release: the Database belongs to the composition root."""
 
+    @property
+    def db(self) -> Database:
+        return self._db
+
     async def append(self, turns: Sequence[Turn]) -> None:
         if not turns:
             return
-        await self._db.executemany(
-            f"INSERT OR IGNORE INTO history ({_COLUMNS}) VALUES ({_placeholders(13)})",
-            [_row_values(turn) for turn in turns],
-        )
+        async with self._db.transaction() as conn:
+            await append_in(conn, turns)
 
     async def recent(self, session: str, limit: int, *, visibility: Visibility) -> list[Turn]:
         if limit <= 0:
@@ -150,6 +152,14 @@ class SqliteHistoryStore:
                     deleted += cur.rowcount
         _log.info("forgot %s history turns for %s identities", deleted, len(owners))
         return deleted
+
+
+async def append_in(conn: aiosqlite.Connection, turns: Sequence[Turn]) -> None:
+    """Append inside the caller's transaction (the outbox commits a turn's rows with its work)."""
+    await conn.executemany(
+        f"INSERT OR IGNORE INTO history ({_COLUMNS}) VALUES ({_placeholders(13)})",
+        [_row_values(turn) for turn in turns],
+    )
 
 
 async def _select_owned(conn: aiosqlite.Connection, owners: frozenset[str]) -> list[aiosqlite.Row]:

@@ -14,9 +14,9 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 
-from memory.base import RateDecision, Stores
+from memory.base import DeadLetter, OutboxJob, RateDecision, Stores, Tombstone
 from memory.records import (
     Dossier,
     Fact,
@@ -295,6 +295,75 @@ class InMemoryLinks(_Knobs):
             self.groups[member] = group - {identity}
 
 
+class InMemoryOutbox(_Knobs):
+    """The outbox contract over an in-memory history: turns and jobs land together."""
+
+    def __init__(self, history: InMemoryHistory) -> None:
+        self.history = history
+        self.jobs: dict[str, OutboxJob] = {}
+        self.dead: list[DeadLetter] = []
+        self.tombstones: list[Tombstone] = []
+
+    async def commit(self, turns: Sequence[Turn], jobs: Sequence[OutboxJob]) -> None:
+        await self._write()
+        if turns:
+            await self.history.append(turns)
+        for job in jobs:
+            self.jobs.setdefault(job.key, job)
+
+    async def pending(self) -> list[OutboxJob]:
+        return list(self.jobs.values())
+
+    async def done(self, key: str) -> None:
+        self.jobs.pop(key, None)
+
+    async def postpone(self, key: str, *, due_ts: float, error: str) -> int:
+        job = self.jobs.get(key)
+        if job is None:
+            return 0
+        self.jobs[key] = replace(job, attempts=job.attempts + 1, due_ts=due_ts)
+        return job.attempts + 1
+
+    async def dead_letter(self, key: str, error: str) -> None:
+        job = self.jobs.pop(key, None)
+        if job is not None:
+            failed_at = datetime.now(UTC)
+            self.dead.append(
+                DeadLetter(
+                    key=key,
+                    kind=job.kind,
+                    error=error,
+                    attempts=job.attempts + 1,
+                    failed_at=failed_at,
+                    owners=job.owners,
+                )
+            )
+
+    async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        return list(reversed(self.dead))[:limit]
+
+    async def forget(self, owners: frozenset[str], phrase: str | None, at: float) -> int:
+        self.tombstones += [Tombstone(owner=o, phrase=phrase, at=at, applied=False) for o in sorted(owners)]
+        if phrase is not None:
+            return 0
+        doomed = [k for k, j in self.jobs.items() if j.owners <= owners]
+        for key in doomed:
+            del self.jobs[key]
+        self.dead = [d for d in self.dead if not d.owners <= owners]
+        return len(doomed)
+
+    async def forgotten(self, owners: frozenset[str], since: float) -> list[Tombstone]:
+        return [t for t in self.tombstones if t.owner in owners and t.at >= since]
+
+    async def mark_applied(self, owners: frozenset[str], at: float) -> None:
+        self.tombstones = [
+            replace(t, applied=True) if t.owner in owners and t.at == at else t for t in self.tombstones
+        ]
+
+    async def unapplied(self) -> list[Tombstone]:
+        return [t for t in self.tombstones if not t.applied]
+
+
 def make_stores(
     *,
     history: InMemoryHistory | None = None,
@@ -305,9 +374,11 @@ def make_stores(
     links: InMemoryLinks | None = None,
     limits: InMemoryLimits | None = None,
     dedup: InMemoryDedup | None = None,
+    outbox: InMemoryOutbox | None = None,
 ) -> Stores:
+    history = history or InMemoryHistory()
     return Stores(
-        history=history or InMemoryHistory(),
+        history=history,
         dedup=dedup or InMemoryDedup(),
         limits=limits or InMemoryLimits(),
         memory=memory or InMemoryMemory(),
@@ -315,4 +386,5 @@ def make_stores(
         journal=journal or InMemoryJournal(),
         kb=kb or InMemoryKB(),
         links=links or InMemoryLinks(),
+        outbox=outbox or InMemoryOutbox(history),
     )

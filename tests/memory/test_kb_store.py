@@ -102,6 +102,12 @@ class MemoryVectorIndex:
     def count(self) -> int:
         return sum(len(stored) for stored in self.collections.values())
 
+    async def names(self, prefix: str = "") -> list[str]:
+        return sorted(name for name in self.collections if name.startswith(prefix))
+
+    async def ids(self, collection: str) -> list[str]:
+        return list(self.collections.get(collection, {}))
+
     async def close(self) -> None:
         return None
 

@@ -1,0 +1,131 @@
+"""SqliteOutbox: a turn's history rows and its jobs land together or not at all; jobs stay until
+done; dead letters keep the error; a forget records tombstones and drops the person's jobs.
+History in Redis (a real redis-server) is appended there first, then the jobs recorded."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import pytest
+from redis.asyncio import Redis
+
+from memory.base import OutboxJob
+from memory.records import Turn
+from memory.redis.history import RedisHistoryStore
+from memory.sqlite.db import Database
+from memory.sqlite.history import SqliteHistoryStore
+from memory.sqlite.outbox import SqliteOutbox
+
+ALICE, BOB = "discord:alice", "discord:bob"
+
+
+def turn(event_id: str, text: str, *, owner: str = ALICE) -> Turn:
+    return Turn(
+        event_id=event_id,
+        session="discord:dm:-:*",
+        role="user",
+        owner=owner,
+        author_name="Alice",
+        text=text,
+        created_at=datetime.now(UTC),
+        scope="dm",
+        platform="discord",
+        room_id="dm",
+    )
+
+
+def job(
+    key: str, *, owners: frozenset[str] = frozenset({ALICE}), origin_ts: float | None = None
+) -> OutboxJob:
+    return OutboxJob(key=key, kind="memory", payload="{}", owners=owners, origin_ts=origin_ts or time.time())
+
+
+async def _outbox(db: Database) -> tuple[SqliteHistoryStore, SqliteOutbox]:
+    history = SqliteHistoryStore(db)
+    await history.start()
+    outbox = SqliteOutbox(db, history=history)
+    await outbox.start()
+    return history, outbox
+
+
+async def test_history_and_jobs_commit_together_and_jobs_stay_until_done(db: Database) -> None:
+    history, outbox = await _outbox(db)
+    await outbox.commit([turn("e1", "my bike is green")], [job("memory:e1"), job("hook:facts:e1")])
+
+    assert [t.text for t in await history.recent("discord:dm:-:*", 10)] == ["my bike is green"]
+    assert [j.key for j in await outbox.pending()] == ["memory:e1", "hook:facts:e1"]
+    await outbox.done("memory:e1")
+    assert [j.key for j in await outbox.pending()] == ["hook:facts:e1"]
+
+
+async def test_a_failed_commit_stores_neither_the_turn_nor_its_jobs(db: Database) -> None:
+    history, outbox = await _outbox(db)
+    await outbox.commit([], [job("memory:e1")])
+    broken = OutboxJob(key="x", kind="memory", payload=None, owners=frozenset(), origin_ts=0.0)  # type: ignore[arg-type]
+    with pytest.raises(Exception, match="NOT NULL"):
+        await outbox.commit([turn("e2", "lost together")], [broken])
+    assert await history.recent("discord:dm:-:*", 10) == []
+    assert [j.key for j in await outbox.pending()] == ["memory:e1"]
+
+
+async def test_postponed_and_dead_lettered_jobs_keep_their_attempts_and_error(db: Database) -> None:
+    _, outbox = await _outbox(db)
+    await outbox.commit([], [job("memory:e1")])
+    assert await outbox.postpone("memory:e1", due_ts=time.time() + 60, error="ConnectionError: refused") == 1
+    [waiting] = await outbox.pending()
+    assert waiting.attempts == 1
+    assert waiting.due_ts > time.time()
+
+    await outbox.dead_letter("memory:e1", "ValueError: bad payload")
+    assert await outbox.pending() == []
+    [dead] = await outbox.dead_letters()
+    assert (dead.key, dead.error, dead.attempts) == ("memory:e1", "ValueError: bad payload", 2)
+
+
+async def test_forget_drops_only_the_persons_jobs_and_records_tombstones(db: Database) -> None:
+    _, outbox = await _outbox(db)
+    before = time.time() - 10
+    shared = frozenset({ALICE, BOB})
+    await outbox.commit(
+        [],
+        [
+            job("memory:a", origin_ts=before),
+            job("memory:b", owners=frozenset({BOB}), origin_ts=before),
+            job("memory:ab", owners=shared, origin_ts=before),
+        ],
+    )
+    dropped = await outbox.forget(frozenset({ALICE}), None, time.time())
+
+    assert dropped == 1
+    assert sorted(j.key for j in await outbox.pending()) == ["memory:ab", "memory:b"]
+    [tombstone] = await outbox.forgotten(shared, before)
+    assert (tombstone.owner, tombstone.phrase) == (ALICE, None)
+    assert await outbox.forgotten(frozenset({ALICE}), time.time() + 1) == []
+
+
+async def test_history_in_redis_is_appended_there_and_jobs_recorded_here(
+    db: Database, redis_client: Redis
+) -> None:
+    history = RedisHistoryStore(redis_client)
+    await history.start()
+    outbox = SqliteOutbox(db, history=history)
+    await outbox.start()
+
+    await outbox.commit([turn("e1", "kept in redis")], [job("memory:e1")])
+
+    assert [t.text for t in await history.recent("discord:dm:-:*", 10)] == ["kept in redis"]
+    assert [j.key for j in await outbox.pending()] == ["memory:e1"]
+
+
+async def test_a_forget_stays_unapplied_until_marked_and_is_then_pruned_in_time(db: Database) -> None:
+    _, outbox = await _outbox(db)
+    at = time.time()
+    await outbox.forget(frozenset({ALICE}), "alarm", at)
+    [open_forget] = await outbox.unapplied()
+    assert (open_forget.owner, open_forget.phrase, open_forget.applied) == (ALICE, "alarm", False)
+
+    await outbox.mark_applied(frozenset({ALICE}), at)
+    assert await outbox.unapplied() == []
+    [done] = await outbox.forgotten(frozenset({ALICE}), at)
+    assert done.applied
