@@ -15,11 +15,13 @@ from persona.learning.scheduler import JournalScheduler
 from persona.personas import PersonaCatalog, PersonaSpec, load_catalog
 from persona.providers.base import LLMProvider
 from persona.providers.config import (
+    ModelRef,
     ProviderConfig,
     ProviderRegistry,
     default_provider_configs,
     named_configs,
 )
+from persona.usage import UsageRecorder
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,17 +67,27 @@ class _Chains:
         return chain
 
 
+def learning_chain(
+    registry: ProviderRegistry, chains: _Chains, default: PersonaSpec, model: str | None
+) -> LLMProvider:
+    """The default persona's chain; with `learning.model` set, that model (on the persona's
+    provider) first, then the persona's fallbacks. Its circuits are shared with the replies'."""
+    if not model:
+        return chains(default)
+    return registry.build_chain([ModelRef(provider=default.provider, model=model), *default.fallbacks])
+
+
 async def build_engine(settings: Settings, opened: OpenedStores, stack: AsyncExitStack) -> BuiltEngine:
     extra_dirs = [settings.persona_dir] if settings.persona_dir else []
     catalog = await load_catalog(extra_dirs, default=settings.persona)
-    registry = ProviderRegistry(provider_configs(settings))
+    registry = ProviderRegistry.from_settings(provider_configs(settings), settings.llm)
     await registry.start()
     stack.push_async_callback(registry.close)
 
     chains = _Chains(registry)
     default = catalog.get(None)
-    learning_provider = chains(default)
     learning = settings.learning
+    learning_provider = learning_chain(registry, chains, default, learning.model)
     journaler = Journaler(
         provider=learning_provider,
         store=opened.journal,
@@ -101,6 +113,7 @@ async def build_engine(settings: Settings, opened: OpenedStores, stack: AsyncExi
         model=default.model,
         settings=learning,
         clock=utc_now,
+        usage=UsageRecorder(opened.stores.limits, utc_now),
     )
     engine = PersonaEngine(
         stores=opened.stores,

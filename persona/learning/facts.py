@@ -22,6 +22,7 @@ from persona.learning.parsing import ExtractedFact, parse_extraction
 from persona.learning.prompts import Line, fact_extraction_system, fact_extraction_user
 from persona.learning.settings import LearningSettings
 from persona.providers.base import ChatMessage, ChatRequest, LLMProvider, ProviderError
+from persona.usage import UsageRecorder
 
 _log = logging.getLogger(__name__)
 
@@ -125,12 +126,14 @@ class FactLearner:
         model: str,
         settings: LearningSettings,
         clock: Callable[[], datetime],
+        usage: UsageRecorder | None = None,
     ) -> None:
         self._provider = provider
         self._facts = facts
         self._model = settings.model or model
         self._settings = settings
         self._clock = clock
+        self._usage = usage  # the call's tokens count against the person's daily quota
 
     async def after_turn(self, turn: CompletedTurn) -> None:
         # A merged group turn answers several people: each one's facts are learned from their own
@@ -140,8 +143,8 @@ class FactLearner:
 
     async def _learn(self, turn: CompletedTurn) -> None:
         said = "\n".join(m.text for m in turn.messages)
-        if is_trivial(said):
-            return
+        if not turn.reply_text or is_trivial(said):
+            return  # a failed turn (an outage) is not learned from: no calls into the outage
         known = await self._facts.facts(turn.visibility)
         dossier = await self._facts.dossier(turn.visibility)
         answer = await self._ask(turn, known, dossier)
@@ -177,14 +180,17 @@ class FactLearner:
             max_tokens=self._settings.dossier_token_budget + 600,
             temperature=0.0,
             json_mode=True,
+            background=True,
         )
         try:
             result = await self._provider.chat(request)
         except ProviderError as exc:
             if exc.kind.retryable:
-                raise
+                raise  # retried by the job queue; the chain's circuit keeps retries off an outage
             _log.warning("fact extraction for turn %s failed (%s); skipped", turn.key, exc.kind.value)
             return None
+        if self._usage is not None:
+            await self._usage.add(turn.owner, result.usage.input_tokens + result.usage.output_tokens)
         return result.text
 
     def _to_fact(self, turn: CompletedTurn, item: ExtractedFact) -> Fact:

@@ -42,7 +42,8 @@ def estimate_tokens(text: str) -> int:
     """
     if not text:
         return 0
-    return math.ceil(len(text.encode("utf-8")) / 2) + text.count("\n") + 1
+    # "replace": a lone surrogate counts as one byte rather than raising
+    return math.ceil(len(text.encode("utf-8", "replace")) / 2) + text.count("\n") + 1
 
 
 def encoding_for_model(model: str) -> tuple[Encoding, bool]:
@@ -77,7 +78,13 @@ class TokenCounter:
         counter = _tables.get(self.encoding)
         if counter is None:
             return estimate_tokens(text)
-        tokens = counter(text)
+        try:
+            tokens = counter(text)
+        except (UnicodeError, ValueError):
+            # Text that is not valid UTF-8 (a lone surrogate): counting must never fail a turn;
+            # the bound from its length is safe whatever the text.
+            _log.warning("token count of invalid text estimated from its length")
+            return estimate_tokens(text)
         return tokens if self.exact else math.ceil(tokens * ESTIMATE_FACTOR)
 
 
