@@ -55,10 +55,12 @@ def cut_note(left_out: int) -> str:
 
 
 def cut_text(text: str, max_chars: int) -> str:
-    """`text` within `max_chars`, keeping its beginning, with a visible note when cut."""
+    """`text` within `max_chars`, note included, keeping its beginning, with a visible note when
+    cut (so cutting a cut text changes nothing)."""
     if len(text) <= max_chars:
         return text
-    return f"{text[:max_chars].rstrip()}\n{cut_note(len(text) - max_chars)}"
+    keep = max(0, max_chars - len(cut_note(len(text))) - 1)
+    return f"{text[:keep]}\n{cut_note(len(text) - keep)}"
 
 
 def normalise(message: IncomingMessage, limits: InputLimits = DEFAULT_LIMITS) -> IncomingMessage:

@@ -80,11 +80,10 @@ class TokenCounter:
             return estimate_tokens(text)
         try:
             tokens = counter(text)
-        except (UnicodeError, ValueError):
-            # Text that is not valid UTF-8 (a lone surrogate): counting must never fail a turn;
-            # the bound from its length is safe whatever the text.
-            _log.warning("token count of invalid text estimated from its length")
-            return estimate_tokens(text)
+        except (UnicodeError, ValueError, TypeError):  # quicktok refuses text it cannot encode
+            # A lone surrogate (not encodable as UTF-8): count the text as it will be sent,
+            # cleaned; counting must never fail a turn.
+            tokens = counter(text.encode("utf-8", "replace").decode("utf-8"))
         return tokens if self.exact else math.ceil(tokens * ESTIMATE_FACTOR)
 
 
