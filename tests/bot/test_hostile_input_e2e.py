@@ -156,12 +156,15 @@ async def test_matrix_hostile_text_is_answered_and_stored_cleaned_and_cut(
     async with running_familiar(settings) as familiar, user_client(synapse, tmp_path / "alice") as alice:
         await matrix_ready(familiar)
         room_id = await dm_room(alice, bot_account.user_id)
-        for text, expected in ((f"lone \ud800 {HOSTILE}", f"lone \ufffd {CLEANED}"), (long_text, "[message cut:")):
+        # Synapse itself refuses an event with a lone surrogate (it cannot encode it), so a
+        # client-server round trip carries controls and length; surrogates are covered by Discord
+        # (a malformed frame) and the terminal (undecodable bytes).
+        for text, expected in ((HOSTILE, CLEANED), (long_text, "[message cut:")):
             event_id = await alice.send_text(room_id, text)
             await answered(familiar, alice, llm_server, room_id=room_id, event_id=event_id, text=expected)
         await familiar.settle(answered=2)
         stored = await history_of(familiar, "matrix", alice.user_id)
 
-    assert stored[0] == f"lone \ufffd {CLEANED}"
+    assert stored[0] == CLEANED
     assert "[message cut: " in stored[1]
     assert len(stored[1]) <= 16_000
