@@ -57,7 +57,9 @@ def test_a_merged_turn_of_huge_messages_is_cut_to_the_persona_budget() -> None:
     spec = persona(context_tokens=16_000, reply_max_tokens=800)
     counter = TokenCounter.for_model("gpt-4o")
     merged = [message(f"{i} " + "lorem ipsum dolor sit amet " * 4000, event_id=f"m{i}") for i in range(5)]
-    built = build_prompt(persona=spec, messages=merged, gathered=Gathered(visibility=VIS), count=counter.count)
+    built = build_prompt(
+        persona=spec, messages=merged, gathered=Gathered(visibility=VIS), count=counter.count
+    )
     text = built.request.system + "".join(m.content for m in built.request.messages)
     assert counter.count(text) <= spec.prompt_budget
     assert built.tokens <= spec.prompt_budget
