@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from persona.inbound import clean_text
 from persona.providers.base import (
     ChatRequest,
     ChatResult,
@@ -135,7 +136,7 @@ class _StreamGuard:
             self._timeout.reschedule(self._deadline)
         self.streamed = True
         try:
-            await self._on_text(text)
+            await self._on_text(clean_text(text))
         except Exception as exc:
             raise _CallbackFailed(exc) from exc
 
@@ -209,7 +210,8 @@ class ProviderChain:
                 continue
             entry.circuit.record_success()
             self._record_usage(result)
-            return result
+            # A model's text goes to the person and into memory: it is cleaned as their input is.
+            return dataclasses.replace(result, text=clean_text(result.text))
 
     async def _attempt(
         self, entry: ChainEntry, request: ChatRequest, guard: _StreamGuard | None, deadline: float | None

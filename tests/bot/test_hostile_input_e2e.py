@@ -163,6 +163,7 @@ async def test_matrix_hostile_text_is_answered_and_stored_cleaned_and_cut(
         # (a malformed frame) and the terminal (undecodable bytes).
         event_id = await alice.send_text(room_id, HOSTILE)
         await answered(familiar, alice, llm_server, room_id=room_id, event_id=event_id, text=CLEANED)
+        llm_server.set_responder(lambda _: "That was a long one.")  # not 16k characters of edits
         event_id = await alice.send_text(room_id, long_text)
         await alice.wait_for(room_id, replies_to(bot_account.user_id, event_id))
         await familiar.settle(answered=2)

@@ -118,3 +118,17 @@ async def test_background_work_waits_out_a_retry_after_and_is_never_retried_in_t
         assert caught.value.kind is ErrorKind.RATE_LIMIT
 
     assert len(llm_server.chat_requests) == 1  # one call; the server asked for 30 s of quiet
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
+async def test_a_lone_surrogate_from_the_model_reaches_nobody(
+    llm_server: LLMServer, registry: ProviderRegistry, stream: bool
+) -> None:
+    chain = registry.build_chain([ModelRef(provider="openai", model="m")])
+    llm_server.script(reply("odd \ud800 text"))
+    collected = Collector()
+
+    result = await chain.chat(REPLY, collected if stream else None)
+
+    assert result.text == "odd \ufffd text"  # storable, sendable
+    assert collected.text == (result.text if stream else "")
