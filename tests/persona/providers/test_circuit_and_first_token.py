@@ -10,11 +10,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.config import load_settings
 from persona.providers.base import ChatMessage, ChatRequest, ErrorKind, ProviderError
 from persona.providers.circuit import CircuitPolicy
 from persona.providers.config import ModelRef, ProviderRegistry
 from tests.persona.providers.conftest import config_for
-from tests.support.llm_server import LLMServer, hang, rate_limited, reply
+from tests.support.llm_server import LLMServer, hang, rate_limited, reply, server_error
 
 REPLY = ChatRequest(
     model="m", system="You are Tess.", messages=(ChatMessage(role="user", content="hi"),), max_tokens=64
@@ -132,3 +133,22 @@ async def test_a_lone_surrogate_from_the_model_reaches_nobody(
 
     assert result.text == "odd \ufffd text"  # storable, sendable
     assert collected.text == (result.text if stream else "")
+
+
+async def test_the_llm_settings_set_the_circuit_a_background_call_meets(
+    llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAMILIAR_LLM__CIRCUIT_FAILURES", "1")
+    monkeypatch.setenv("FAMILIAR_LLM__CIRCUIT_COOLDOWN_S", "600")
+    settings = load_settings(env_file=None).llm
+    registry = ProviderRegistry.from_settings([config_for(llm_server, "openai")], settings)
+    await registry.start()
+    try:
+        chain = registry.build_chain([ModelRef(provider="openai", model="m")])
+        llm_server.script(server_error(), reply("not asked"))
+        for _ in range(3):
+            with pytest.raises(ProviderError):
+                await chain.chat(BACKGROUND)
+    finally:
+        await registry.close()
+    assert len(llm_server.chat_requests) == 1  # one failure opened it for ten minutes
