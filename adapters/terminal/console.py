@@ -27,7 +27,7 @@ from rich.status import Status
 from adapters.terminal.commands import HELP_TEXT, parse_command
 from adapters.terminal.settings import TerminalSettings
 from persona.api import Command, CommandResult, Engine
-from persona.inbound import normalise
+from persona.inbound import clean_text, normalise
 from persona.types import IncomingMessage, Reply, TurnOutcome
 
 _log = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ class TerminalAdapter:
                 line = await _next_or_none(lines, self._closed)
                 if line is None:
                     break
-                if not line.strip():
+                if not clean_text(line).strip():  # blank, or nothing but control characters
                     continue
                 if not await self._handle(line.rstrip("\n")):
                     break
