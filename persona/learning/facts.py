@@ -3,9 +3,9 @@
 At most one call per turn, none for trivial turns ("ok", "thanks") or failed ones (an outage:
 learning would only add calls to it). The call is a background request (one attempt, skipped
 while the provider's circuit is open) and its tokens count in the person's daily quota. Fact
-ids derive from the turn key and the attribute, so a retried job files nothing twice. Retryable provider errors
-are raised for the engine's retry; anything else (refusal, malformed JSON) is logged and the
-turn is skipped, never crashing the background queue.
+ids derive from the turn key and the attribute, so a retried job files nothing twice. Retryable
+provider errors are raised for the engine's retry; anything else (refusal, malformed JSON) is
+logged and the turn is skipped, never crashing the background queue.
 """
 
 from __future__ import annotations
