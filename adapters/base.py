@@ -5,6 +5,11 @@ from __future__ import annotations
 from typing import Protocol
 
 
+class AdapterSetupError(RuntimeError):
+    """A configuration problem the operator must fix (bad token, missing intent): restarting
+    the adapter cannot help, so it stops the bot with this message."""
+
+
 class Adapter(Protocol):
     name: str
 
@@ -12,10 +17,12 @@ class Adapter(Protocol):
         """Connect and handle events until `close()` is called or the task is cancelled.
 
         Transient platform failures are retried inside; only unrecoverable configuration
-        errors (bad token, missing intent) escape, with a message that says what to fix.
+        errors escape as `AdapterSetupError`, with a message that says what to fix. Any other
+        exception is a failure of this run: the supervisor calls `run()` again after a backoff,
+        and each run connects afresh. After `close()`, `run()` returns at once.
         """
         ...
 
     async def close(self) -> None:
-        """Stop listening and release connections. Idempotent."""
+        """Stop listening and release connections for good. Idempotent."""
         ...

@@ -13,10 +13,12 @@ import asyncio
 import gc
 import logging
 import signal
+from collections import Counter
 from collections.abc import Sequence
 from contextlib import AsyncExitStack, suppress
+from dataclasses import dataclass
 
-from adapters.base import Adapter
+from adapters.base import Adapter, AdapterSetupError
 from bot.config import Settings
 from bot.stores import open_stores
 from bot.wiring import BuiltEngine, build_engine
@@ -28,13 +30,32 @@ class AdapterFailed(RuntimeError):
     """An adapter stopped with an error it could not recover from (bad token, missing intent)."""
 
 
-async def supervise(adapters: Sequence[Adapter]) -> None:
-    """Run every adapter as a named task; when one ends (or fails), stop the others.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RestartPolicy:
+    """Capped exponential backoff between runs of a failing adapter."""
 
-    The terminal adapter ends when the user leaves; a server adapter only ends on a fatal error,
-    since transient platform failures are retried inside it.
+    initial_s: float = 1.0
+    max_s: float = 60.0
+    healthy_s: float = 300.0  # a run that lasted this long failed afresh: start the backoff over
+
+
+async def supervise(
+    adapters: Sequence[Adapter],
+    *,
+    policy: RestartPolicy = RestartPolicy(),
+    restarts: Counter[str] | None = None,
+) -> None:
+    """Run every adapter as a named task; when one ends, or fails for a setup error, stop the others.
+
+    Any other failure of an adapter (a malformed gateway frame, a bug in a handler) restarts that
+    adapter alone, with backoff, logged and counted in `restarts` by adapter name: one platform's
+    trouble never stops the bot. The terminal adapter ends when the user leaves; a server adapter
+    only ends on a setup error, since transient platform failures are retried inside it.
     """
-    tasks = [asyncio.create_task(a.run(), name=f"adapter-{a.name}") for a in adapters]
+    counts: Counter[str] = Counter() if restarts is None else restarts
+    tasks = [
+        asyncio.create_task(_keep_running(a, policy, counts), name=f"adapter-{a.name}") for a in adapters
+    ]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -46,6 +67,30 @@ async def supervise(adapters: Sequence[Adapter]) -> None:
     for task in done:
         if not task.cancelled() and (exc := task.exception()) is not None:
             raise AdapterFailed(f"{task.get_name()}: {exc}") from exc
+
+
+async def _keep_running(adapter: Adapter, policy: RestartPolicy, restarts: Counter[str]) -> None:
+    loop = asyncio.get_running_loop()
+    delay = policy.initial_s
+    while True:
+        started = loop.time()
+        try:
+            await adapter.run()
+            return
+        except AdapterSetupError:
+            raise
+        except Exception:
+            if loop.time() - started >= policy.healthy_s:
+                delay = policy.initial_s
+            restarts[adapter.name] += 1
+            _log.exception(
+                "adapter %s failed; restarting it in %.1fs (restart %d)",
+                adapter.name,
+                delay,
+                restarts[adapter.name],
+            )
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, policy.max_s)
 
 
 def _install_signal_handlers() -> None:
@@ -65,6 +110,7 @@ class App:
         self.settings = settings
         self._stack = AsyncExitStack()
         self._built: BuiltEngine | None = None
+        self.adapter_restarts: Counter[str] = Counter()  # by adapter name
 
     @property
     def built(self) -> BuiltEngine:
@@ -95,4 +141,4 @@ class App:
 
     async def run(self, adapters: Sequence[Adapter]) -> None:
         _install_signal_handlers()
-        await supervise(adapters)
+        await supervise(adapters, restarts=self.adapter_restarts)

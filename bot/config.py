@@ -23,7 +23,7 @@ from adapters.discord.settings import DiscordSettings
 from adapters.matrix.settings import MatrixSettings
 from adapters.terminal.settings import TerminalSettings
 from persona.learning.settings import LearningSettings
-from persona.providers.config import ProviderConfig
+from persona.providers.config import ChainSettings, ProviderConfig
 from persona.providers.speech import SpeechSettings
 from persona.settings import EngineSettings
 
@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     )
     anthropic_base_url: str | None = Field(default=None, validation_alias=AliasChoices("ANTHROPIC_BASE_URL"))
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)  # by name; merged over defaults
+    llm: ChainSettings = Field(default_factory=ChainSettings)  # deadlines and the circuit breaker
 
     redis_url: str | None = Field(
         default=None, validation_alias=AliasChoices("REDIS_URL", "FAMILIAR_REDIS_URL")

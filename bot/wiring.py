@@ -20,6 +20,7 @@ from persona.providers.config import (
     default_provider_configs,
     named_configs,
 )
+from persona.usage import UsageRecorder
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,7 +69,7 @@ class _Chains:
 async def build_engine(settings: Settings, opened: OpenedStores, stack: AsyncExitStack) -> BuiltEngine:
     extra_dirs = [settings.persona_dir] if settings.persona_dir else []
     catalog = await load_catalog(extra_dirs, default=settings.persona)
-    registry = ProviderRegistry(provider_configs(settings))
+    registry = ProviderRegistry.from_settings(provider_configs(settings), settings.llm)
     await registry.start()
     stack.push_async_callback(registry.close)
 
@@ -105,6 +106,7 @@ async def build_engine(settings: Settings, opened: OpenedStores, stack: AsyncExi
         settings=learning,
         clock=utc_now,
         memory=opened.stores.memory,
+        usage=UsageRecorder(opened.stores.limits, utc_now),
     )
     engine = PersonaEngine(
         stores=opened.stores,

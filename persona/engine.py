@@ -33,6 +33,7 @@ from persona.sessions import Pending, SessionSlots
 from persona.settings import EngineSettings
 from persona.storing import history_turns, message_text, message_turn
 from persona.types import IncomingMessage, Reply, ReplySink, TurnOutcome
+from persona.usage import usage_key
 
 _log = logging.getLogger(__name__)
 
@@ -288,7 +289,7 @@ class PersonaEngine:
         tokens = result.usage.input_tokens + result.usage.output_tokens
         self.stats["tokens.used"] += tokens
         try:
-            await self._stores.limits.add_usage(f"tokens:{message.identity}", self._day(), tokens)
+            await self._stores.limits.add_usage(usage_key(message.identity), self._day(), tokens)
         except Exception:  # the reply is already delivered; losing one count is the lesser harm
             self.stats["limits.error"] += 1
             _log.exception("could not record token usage for %s", message.identity)

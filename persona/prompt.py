@@ -4,11 +4,14 @@ Priority (what survives when the budget is tight): the persona's own prompt and 
 user's constraints and the message being answered are always kept; then example exchanges,
 what is known about the user (facts, dossier), retrieved memories, knowledgebase entries, the
 journal, and finally history, newest first. Items are kept or dropped WHOLE, never cut, and the
-persona's reply room (`reply_max_tokens`) is reserved by `PersonaSpec.prompt_budget`.
+persona's reply room (`reply_max_tokens`) is reserved by `PersonaSpec.prompt_budget`. Only the
+turn being answered is ever cut: when it alone exceeds the budget (a merged turn of very long
+messages), its messages are cut to fit, each with a note saying how much was left out.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -16,8 +19,10 @@ from typing import Literal
 
 from memory.records import Fact, MemoryItem, Turn
 from persona.gather import Gathered
+from persona.inbound import clean_text, cut_text
 from persona.personas import PersonaSpec
 from persona.providers.base import ChatMessage, ChatRequest, Image
+from persona.providers.tokens import estimate_tokens
 from persona.types import Attachment, IncomingMessage
 
 TokenCount = Callable[[str], int]
@@ -83,12 +88,14 @@ def build_prompt(
     constraints, other_facts = split_constraints(gathered.facts)
     constraint_block = _constraints_block(user, constraints)
     current, images = render_current(messages, vision=persona.vision, is_group=is_group)
-    budget = _Budget(left=persona.prompt_budget, count=count)
-    budget.left -= sum(budget.cost(part) for part in (core, constraint_block, current) if part)
-    budget.left -= IMAGE_TOKENS * len(images)
-    if budget.left < 0:  # the message itself is too big: keep its text, say the files did not fit
+    budget = _Budget(left=persona.prompt_budget, count=safe_count(count))
+    room = persona.prompt_budget - sum(budget.cost(part) for part in (core, constraint_block) if part)
+    if budget.cost(current) + IMAGE_TOKENS * len(images) > room:
+        # The message itself is too big: keep its text, say the files did not fit.
         current, images = render_current(messages, vision=False, is_group=is_group, inline_files=False)
-        budget.left = persona.prompt_budget - sum(budget.cost(p) for p in (core, constraint_block, current))
+        if budget.cost(current) > room:  # still too big (a merged turn of long messages): cut them
+            current = render_fitted(messages, room=room, cost=budget.cost, is_group=is_group)
+    budget.left = room - budget.cost(current) - IMAGE_TOKENS * len(images)
 
     examples = budget.take("examples", [f"User: {e.user}\nYou: {e.assistant}" for e in persona.examples])
     facts = budget.take("facts", [_fact_line(f) for f in other_facts])
@@ -113,13 +120,44 @@ def build_prompt(
     chat = _chat_messages(history, is_group=is_group, current=current, images=images)
     request = ChatRequest(
         model=persona.model,
-        system=system,
+        system=clean_text(system),
         messages=chat,
         max_tokens=persona.reply_max_tokens,
         temperature=persona.temperature,
     )
     used = persona.prompt_budget - budget.left
     return BuiltPrompt(request=request, tokens=used, dropped=budget.dropped)
+
+
+def safe_count(count: TokenCount) -> TokenCount:
+    """`count`, falling back to a safe overestimate if it raises: a bad string (a lone surrogate
+    in old history or a file) must never make a turn fail."""
+
+    def counted(text: str) -> int:
+        try:
+            return count(text)
+        except Exception:
+            return estimate_tokens(text)
+
+    return counted
+
+
+def render_fitted(messages: Sequence[IncomingMessage], *, room: int, cost: TokenCount, is_group: bool) -> str:
+    """The current turn with every message cut to the longest common length that fits `room`
+    (tokens), found by bisection; each cut says how much was left out. Files are not inlined."""
+
+    def render(cap: int) -> str:
+        capped = [dataclasses.replace(m, text=cut_text(m.text, cap)) for m in messages]
+        return render_current(capped, vision=False, is_group=is_group, inline_files=False)[0]
+
+    low, high = 0, max(len(m.text) for m in messages) - 1
+    while low < high:
+        middle = (low + high + 1) // 2
+        if cost(render(middle)) <= room:
+            low = middle
+        else:
+            high = middle - 1
+    return render(low)
 
 
 def split_constraints(facts: Iterable[Fact]) -> tuple[list[Fact], list[Fact]]:
@@ -222,6 +260,8 @@ def _chat_messages(
             merged.append((role, text))
     last = len(merged) - 1
     return tuple(
-        ChatMessage(role=role, content=text, images=images if index == last else ())
+        # Stored text predates edge normalisation or comes from files: the SDKs cannot send a
+        # lone surrogate, so everything is cleaned once more here.
+        ChatMessage(role=role, content=clean_text(text), images=images if index == last else ())
         for index, (role, text) in enumerate(merged)
     )

@@ -14,6 +14,7 @@ from typing import Any
 
 import discord
 
+from adapters.base import AdapterSetupError
 from adapters.discord.attachments import Transcriber, load_attachments
 from adapters.discord.commands import CommandHandler, build_command_tree, sync_commands
 from adapters.discord.settings import DiscordSettings, ResolvedPolicy
@@ -32,7 +33,7 @@ INTENT_HELP = (
 TOKEN_HELP = "Discord rejected the token: copy it again from the developer portal ('Bot' -> 'Reset Token')."
 
 
-class DiscordSetupError(RuntimeError):
+class DiscordSetupError(AdapterSetupError):
     """A configuration problem the operator must fix (bad token, missing intent)."""
 
 
@@ -66,15 +67,18 @@ class DiscordAdapter:
         self._client: discord.Client | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._accepting = True
-        self._closing: asyncio.Task[None] | None = None
+        self._closing: asyncio.Task[None] | None = None  # this run's shutdown, once started
+        self._closed = False
 
     @property
     def client(self) -> discord.Client | None:
         return self._client
 
     async def run(self) -> None:
-        if self._closing is not None:
+        """One connection, on a new client; after a failure the supervisor may call it again."""
+        if self._closed:
             return
+        self._closing, self._accepting = None, True
         client = self._client = self._build_client()
         try:
             await client.start(self._settings.token.get_secret_value(), reconnect=True)
@@ -83,9 +87,14 @@ class DiscordAdapter:
         except discord.LoginFailure as exc:
             raise DiscordSetupError(TOKEN_HELP) from exc
         finally:
-            await self.close()
+            await self._stop()
 
     async def close(self) -> None:
+        self._closed = True
+        await self._stop()
+
+    async def _stop(self) -> None:
+        # Shielded: a cancelled caller (the supervisor stopping) must not cut a drain in half.
         if self._closing is None:
             self._closing = asyncio.create_task(self._shutdown(), name="discord-adapter-close")
         await asyncio.shield(self._closing)

@@ -19,6 +19,7 @@ from adapters.discord.sink import InteractionSurface, StreamingSink, safe_mentio
 from adapters.discord.splitting import split_message
 from adapters.discord.translate import PLATFORM
 from persona.api import Command, CommandName, CommandResult, Engine
+from persona.inbound import normalise
 from persona.types import IncomingMessage, TurnOutcome
 
 _log = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ class CommandHandler:
         thread_id = channel.id if isinstance(channel, discord.Thread) else None
         parent = channel.parent_id if isinstance(channel, discord.Thread) else None
         room = parent if parent is not None else interaction.channel_id
-        return IncomingMessage(
+        message = IncomingMessage(
             platform=PLATFORM,
             room_id=str(room),
             thread_id=str(thread_id) if thread_id is not None else None,
@@ -125,6 +126,7 @@ class CommandHandler:
             mentions_bot=True,
             timestamp=interaction.created_at,
         )
+        return normalise(message)  # a slash command's text is a person's text like any other
 
 
 def build_command_tree(client: discord.Client, handler: CommandHandler) -> app_commands.CommandTree:

@@ -14,6 +14,7 @@ from datetime import datetime
 import discord
 
 from adapters.discord.settings import ResolvedPolicy
+from persona.inbound import normalise
 from persona.types import Attachment, IncomingMessage
 
 PLATFORM = "discord"
@@ -127,10 +128,11 @@ def to_incoming(
     attachments: tuple[Attachment, ...] = (),
     thread_id: int | None = None,
 ) -> IncomingMessage:
-    """Translate one message. `thread_id` overrides the thread (an auto-thread just opened)."""
+    """Translate one message, normalised (`persona.inbound`). `thread_id` overrides the thread
+    (an auto-thread just opened)."""
     if thread_id is None and facts.in_thread:
         thread_id = facts.channel_id
-    return IncomingMessage(
+    message = IncomingMessage(
         platform=PLATFORM,
         room_id=str(facts.room_channel_id),
         thread_id=str(thread_id) if thread_id is not None else None,
@@ -148,3 +150,4 @@ def to_incoming(
         model=policy.model,
         per_user_session=policy.per_user_session,
     )
+    return normalise(message)

@@ -65,12 +65,16 @@ class MatrixAdapter:
         return None if self._client is None else str(self._client.device_id)
 
     async def run(self) -> None:
+        """Log in (or reuse the saved session) and sync; after a failure the supervisor may call
+        it again, which connects afresh from the saved sync token."""
+        if self._closed:
+            return
         self._run_task = asyncio.current_task()
         try:
             await self._connect()
             await self._sync_forever()
         finally:
-            await self.close()
+            await self._disconnect()
 
     async def close(self) -> None:
         if self._closed:
@@ -81,6 +85,9 @@ class MatrixAdapter:
             run_task.cancel()  # interrupts a long-poll sync in flight
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await run_task
+        await self._disconnect()
+
+    async def _disconnect(self) -> None:
         await self._drain_tasks()
         client, self._client = self._client, None
         if client is not None:

@@ -38,6 +38,7 @@ from adapters.matrix.triggers import (
     strip_reply_fallback,
 )
 from persona.api import Command, CommandName, Engine
+from persona.inbound import normalise
 from persona.types import IncomingMessage
 
 _log = logging.getLogger(__name__)
@@ -130,7 +131,7 @@ class EventHandler:
         attachment = await fetch_attachment(
             content, transport=self._transport, limits=self._settings.media, transcriber=self._transcriber
         )
-        return replace(message, attachments=(attachment,) if attachment is not None else ())
+        return normalise(replace(message, attachments=(attachment,) if attachment is not None else ()))
 
     async def _translate(self, room: MatrixRoom, event: Any, content: dict[str, Any]) -> IncomingMessage:
         relations = read_relations(content)
@@ -139,7 +140,7 @@ class EventHandler:
         body = strip_reply_fallback(str(content.get("body", "")))
         if isinstance(event, _MEDIA_EVENTS):
             body = _caption(content)
-        return IncomingMessage(
+        message = IncomingMessage(
             platform=PLATFORM,
             room_id=room.room_id,
             thread_id=relations.thread_root,
@@ -157,6 +158,7 @@ class EventHandler:
             model=policy.model,
             per_user_session=policy.per_user_session,
         )
+        return normalise(message)  # before anything reads it: commands, triggers, the engine
 
     def is_dm(self, room: MatrixRoom) -> bool:
         return room.room_id in self._direct_rooms or room.member_count <= 2

@@ -12,13 +12,14 @@ from pathlib import Path
 
 from nio import AsyncClient, AsyncClientConfig, LoginResponse, WhoamiResponse
 
+from adapters.base import AdapterSetupError
 from adapters.matrix.settings import MatrixSettings
 from adapters.matrix.state import SavedSession, SessionFile
 
 _log = logging.getLogger(__name__)
 
 
-class MatrixConfigError(RuntimeError):
+class MatrixConfigError(AdapterSetupError):
     """Unrecoverable configuration problem; the message says what to fix."""
 
 

@@ -3,7 +3,9 @@
 It wraps one logged-in nio `AsyncClient`. nio itself honours `M_LIMIT_EXCEEDED` (it sleeps for
 `retry_after_ms`, up to `config.max_limit_exceeded` times); on top of that a send that still fails
 with a rate limit or a dropped connection is retried here with the server's delay, so one busy
-moment never loses a reply.
+moment never loses a reply. Every attempt of one send carries the same transaction id, so when a
+response is lost after the server stored the event, the retry is answered with that event rather
+than posting the reply twice.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import uuid
 from typing import Any
 
 from aiohttp import ClientError
@@ -40,8 +43,9 @@ class Transport:
 
     async def send(self, room_id: str, content: dict[str, Any]) -> str | None:
         """Send one m.room.message; the event id, or None after retries are spent (logged)."""
+        txn_id = uuid.uuid4().hex  # one per message, not per attempt: the server de-duplicates
         for attempt in range(self._send_retries + 1):
-            delay = await self._send_once(room_id, content)
+            delay = await self._send_once(room_id, content, txn_id)
             if delay is None or isinstance(delay, str):
                 return delay
             if attempt < self._send_retries:
@@ -49,7 +53,7 @@ class Transport:
         _log.error("matrix: giving up sending to %s after %s attempts", room_id, self._send_retries + 1)
         return None
 
-    async def _send_once(self, room_id: str, content: dict[str, Any]) -> str | float | None:
+    async def _send_once(self, room_id: str, content: dict[str, Any], txn_id: str) -> str | float | None:
         """The event id on success, how long to wait before the next attempt, or None: give up."""
         try:
             await self.ensure_room_keys(room_id)
@@ -60,6 +64,7 @@ class Transport:
                 # A bot cannot verify devices interactively: it encrypts for every device of the
                 # room's members, verified or not (the trust policy documented in the README).
                 ignore_unverified_devices=True,
+                tx_id=txn_id,
             )
         except (ClientError, TimeoutError, LocalProtocolError) as error:
             _log.warning("matrix: send to %s failed (%s); retrying", room_id, type(error).__name__)

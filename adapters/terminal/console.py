@@ -17,7 +17,7 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import suppress
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from rich.console import Console
 from rich.live import Live
@@ -27,11 +27,13 @@ from rich.status import Status
 from adapters.terminal.commands import HELP_TEXT, parse_command
 from adapters.terminal.settings import TerminalSettings
 from persona.api import Command, CommandResult, Engine
+from persona.inbound import clean_text, normalise
 from persona.types import IncomingMessage, Reply, TurnOutcome
 
 _log = logging.getLogger(__name__)
 
 PLATFORM = "terminal"
+_LINE_LIMIT = 1 << 20  # bytes of one input line
 
 
 class _RichSink:
@@ -128,7 +130,7 @@ class TerminalAdapter:
                 line = await _next_or_none(lines, self._closed)
                 if line is None:
                     break
-                if not line.strip():
+                if not clean_text(line).strip():  # blank, or nothing but control characters
                     continue
                 if not await self._handle(line.rstrip("\n")):
                     break
@@ -173,7 +175,7 @@ class TerminalAdapter:
             _log.warning("terminal message %s was treated as a duplicate", message.event_id)
 
     def _message(self, text: str) -> IncomingMessage:
-        return IncomingMessage(
+        message = IncomingMessage(
             platform=PLATFORM,
             room_id=self._settings.room_id,
             author_id=self._user_id,
@@ -184,6 +186,7 @@ class TerminalAdapter:
             is_dm=True,
             mentions_bot=True,
         )
+        return normalise(message)
 
     async def _show_result(self, result: CommandResult) -> None:
         if result.file_data is not None:
@@ -240,11 +243,42 @@ async def _read_lines(stream: TextIO) -> AsyncGenerator[str, None]:
     """
     reader = await _pipe_reader(stream)
     if reader is None:
-        while line := await asyncio.to_thread(stream.readline):
+        # Bytes decoded here, not by the text layer: undecodable input becomes U+FFFD instead of
+        # raising (strict) or turning into lone surrogates (surrogateescape, the C locale).
+        binary: BinaryIO | None = getattr(stream, "buffer", None)
+        read = stream.readline if binary is None else lambda: _decoded(binary.readline())
+        while line := await asyncio.to_thread(read):
             yield line
         return
-    while raw := await reader.readline():
+    while raw := await _read_line(reader):
         yield raw.decode("utf-8", errors="replace")
+
+
+def _decoded(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace")
+
+
+async def _read_line(reader: asyncio.StreamReader) -> bytes:
+    """One line (b"" at the end); a line over the reader's limit is skipped, with a warning."""
+    while True:
+        try:
+            return await reader.readuntil(b"\n")
+        except asyncio.IncompleteReadError as end:
+            return end.partial
+        except asyncio.LimitOverrunError:
+            _log.warning("an input line over %d bytes was skipped", _LINE_LIMIT)
+            await _skip_line(reader)
+
+
+async def _skip_line(reader: asyncio.StreamReader) -> None:
+    while True:
+        try:
+            await reader.readuntil(b"\n")
+            return
+        except asyncio.LimitOverrunError as over:
+            await reader.readexactly(over.consumed)  # scanned, no line end yet: drop it
+        except asyncio.IncompleteReadError:
+            return
 
 
 async def _pipe_reader(stream: TextIO) -> asyncio.StreamReader | None:
@@ -257,7 +291,7 @@ async def _pipe_reader(stream: TextIO) -> asyncio.StreamReader | None:
     if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stream.isatty()):
         return None
     loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=1 << 20)
+    reader = asyncio.StreamReader(limit=_LINE_LIMIT)
     try:
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stream)
     except ValueError:

@@ -1,9 +1,11 @@
 """FactLearner: after each turn, one LLM call extracts durable facts and revises the dossier.
 
-At most one call per turn, none for trivial turns ("ok", "thanks"). Fact ids derive from the
-turn key and the attribute, so a retried job files nothing twice. Retryable provider errors
-are raised for the engine's retry; anything else (refusal, malformed JSON) is logged and the
-turn is skipped, never crashing the background queue.
+At most one call per turn, none for trivial turns ("ok", "thanks") or failed ones (an outage:
+learning would only add calls to it). The call is a background request (one attempt, skipped
+while the provider's circuit is open) and its tokens count in the person's daily quota. Fact
+ids derive from the turn key and the attribute, so a retried job files nothing twice. Retryable
+provider errors are raised for the engine's retry; anything else (refusal, malformed JSON) is
+logged and the turn is skipped, never crashing the background queue.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from persona.learning.parsing import ExtractedFact, Extraction, parse_extraction
 from persona.learning.prompts import Line, fact_extraction_system, fact_extraction_user
 from persona.learning.settings import LearningSettings
 from persona.providers.base import ChatMessage, ChatRequest, LLMProvider, ProviderError
+from persona.usage import UsageRecorder
 
 _log = logging.getLogger(__name__)
 
@@ -127,6 +130,7 @@ class FactLearner:
         settings: LearningSettings,
         clock: Callable[[], datetime],
         memory: LongTermMemory | None = None,
+        usage: UsageRecorder | None = None,
     ) -> None:
         self._provider = provider
         self._facts = facts
@@ -134,6 +138,7 @@ class FactLearner:
         self._model = settings.model or model
         self._settings = settings
         self._clock = clock
+        self._usage = usage  # the call's tokens count against the person's daily quota
 
     async def after_turn(self, turn: CompletedTurn) -> None:
         # A merged group turn answers several people: each one's facts are learned from their own
@@ -143,8 +148,8 @@ class FactLearner:
 
     async def _learn(self, turn: CompletedTurn) -> None:
         said = "\n".join(m.text for m in turn.messages)
-        if is_trivial(said):
-            return
+        if not turn.reply_text or is_trivial(said):
+            return  # a failed turn (an outage) is not learned from: no calls into the outage
         known = await self._facts.facts(turn.visibility)
         dossier = await self._facts.dossier(turn.visibility)
         answer = await self._ask(turn, known, dossier)
@@ -181,14 +186,17 @@ class FactLearner:
             max_tokens=self._settings.dossier_token_budget + 600,
             temperature=0.0,
             json_mode=True,
+            background=True,
         )
         try:
             result = await self._provider.chat(request)
         except ProviderError as exc:
             if exc.kind.retryable:
-                raise
+                raise  # retried by the job queue; the chain's circuit keeps retries off an outage
             _log.warning("fact extraction for turn %s failed (%s); skipped", turn.key, exc.kind.value)
             return None
+        if self._usage is not None:
+            await self._usage.add(turn.owner, result.usage.input_tokens + result.usage.output_tokens)
         return result.text
 
     def _to_fact(self, turn: CompletedTurn, item: ExtractedFact) -> Fact:

@@ -120,6 +120,7 @@ class _Writer:
             messages=(ChatMessage(role="user", content=user),),
             max_tokens=400,
             temperature=0.7,
+            background=True,
         )
         result = await self._provider.chat(request)
         return result.text.strip()

@@ -35,6 +35,9 @@ class ChatRequest:
     max_tokens: int = 1024
     temperature: float | None = None
     json_mode: bool = False  # ask for a JSON object (fact extraction); best effort per provider
+    # Learning and journaling: one attempt per entry, none while the entry's circuit is open
+    # (`persona.providers.circuit`); whoever queued the work retries later.
+    background: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -5,7 +5,13 @@ backoff and full jitter, waiting at least what the server's Retry-After asks. Th
 the next entry. Two rules protect the user:
 - once any text has reached `on_text`, nothing is retried or re-asked elsewhere (the user would
   see a second, different beginning): the error is raised at once;
-- the whole call respects one deadline: no sleep or attempt is started that cannot finish in it.
+- the whole call respects one deadline: no sleep or attempt is started that cannot finish in it;
+  a streamed call (a reply) also has a first-token deadline: retries and fail-over happen within
+  it, and when no text has come by then the call fails (the person reads one friendly line
+  instead of waiting out the whole deadline); once text flows, the whole deadline applies.
+Each entry has a `Circuit` (shared with every chain over the same provider and model, see
+`persona.providers.circuit`): background requests get one attempt and skip an open circuit; a
+reply gets one attempt without retries while it is open.
 The chain does not own its providers (the registry does): `close()` is a no-op.
 """
 
@@ -16,9 +22,10 @@ import dataclasses
 import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from persona.inbound import clean_text
 from persona.providers.base import (
     ChatRequest,
     ChatResult,
@@ -28,6 +35,7 @@ from persona.providers.base import (
     TextCallback,
     Usage,
 )
+from persona.providers.circuit import Circuit
 from persona.providers.errors import classify
 
 _log = logging.getLogger(__name__)
@@ -63,6 +71,7 @@ class ChainEntry:
     provider: LLMProvider
     model: str
     retry: RetryPolicy = RetryPolicy()
+    circuit: Circuit = field(default_factory=Circuit)  # the registry shares one per (provider, model)
 
 
 class ChainError(ProviderError):
@@ -112,14 +121,22 @@ class _StreamGuard:
     mistakes it for its own connection error; the chain unwraps and re-raises it as it was.
     """
 
-    def __init__(self, on_text: TextCallback) -> None:
+    def __init__(self, on_text: TextCallback, *, deadline: float | None) -> None:
         self._on_text = on_text
+        self._deadline = deadline  # the whole call's, which applies once text flows
+        self._timeout: asyncio.Timeout | None = None
         self.streamed = False
 
+    def arm(self, timeout: asyncio.Timeout | None) -> None:
+        """The running attempt's timeout, moved to the whole deadline at the first text."""
+        self._timeout = timeout
+
     async def __call__(self, text: str) -> None:
+        if not self.streamed and self._timeout is not None:
+            self._timeout.reschedule(self._deadline)
         self.streamed = True
         try:
-            await self._on_text(text)
+            await self._on_text(clean_text(text))
         except Exception as exc:
             raise _CallbackFailed(exc) from exc
 
@@ -132,6 +149,7 @@ class ProviderChain:
         entries: Sequence[ChainEntry],
         *,
         deadline_s: float | None = 120.0,
+        first_token_s: float | None = None,
         on_usage: UsageCallback | None = None,
         sleep: Sleep = asyncio.sleep,
         rng: Callable[[], float] = random.random,
@@ -141,16 +159,23 @@ class ProviderChain:
         self.entries = tuple(entries)
         self.name = " -> ".join(f"{e.provider.name}/{e.model}" for e in self.entries)
         self._deadline_s = deadline_s
+        self._first_token_s = first_token_s
         self._on_usage = on_usage
         self._sleep = sleep
         self._rng = rng
 
     async def chat(self, request: ChatRequest, on_text: TextCallback | None = None) -> ChatResult:
-        loop = asyncio.get_running_loop()
-        deadline = None if self._deadline_s is None else loop.time() + self._deadline_s
-        guard = _StreamGuard(on_text) if on_text is not None else None
+        now = asyncio.get_running_loop().time()
+        deadline = None if self._deadline_s is None else now + self._deadline_s
+        guard = _StreamGuard(on_text, deadline=deadline) if on_text is not None else None
+        if guard is not None and self._first_token_s is not None:
+            # Until the first text, everything (retries, fail-over) happens before this one.
+            deadline = _earliest(deadline, now + self._first_token_s)
         failures: list[ProviderError] = []
         for entry in self.entries:
+            if request.background and entry.circuit.is_open:
+                failures.append(entry.circuit.refusal(entry.provider.name))
+                continue
             try:
                 return await self._run_entry(entry, request, guard, deadline)
             except ProviderError as error:
@@ -165,28 +190,36 @@ class ProviderChain:
         self, entry: ChainEntry, request: ChatRequest, guard: _StreamGuard | None, deadline: float | None
     ) -> ChatResult:
         entry_request = dataclasses.replace(request, model=entry.model)
+        # Background work and calls to an open circuit get one attempt: an outage must not
+        # multiply requests (the background caller retries later, honouring the circuit).
+        retries = 0 if request.background or entry.circuit.is_open else entry.retry.max_retries
         attempt = 0
         while True:
             try:
                 result = await self._attempt(entry, entry_request, guard, deadline)
             except ProviderError as error:
+                entry.circuit.record_failure(error)
                 _log_failure(entry, attempt, error)
                 if guard is not None and guard.streamed:
                     raise
-                delay = self._retry_delay(entry, attempt, error, deadline)
+                delay = self._retry_delay(entry, attempt, retries, error, deadline)
                 if delay is None:
                     raise
                 await self._sleep(delay)
                 attempt += 1
                 continue
+            entry.circuit.record_success()
             self._record_usage(result)
-            return result
+            # A model's text goes to the person and into memory: it is cleaned as their input is.
+            return dataclasses.replace(result, text=clean_text(result.text))
 
     async def _attempt(
         self, entry: ChainEntry, request: ChatRequest, guard: _StreamGuard | None, deadline: float | None
     ) -> ChatResult:
         try:
-            async with asyncio.timeout_at(deadline):
+            async with asyncio.timeout_at(deadline) as timeout:
+                if guard is not None:
+                    guard.arm(timeout)
                 return await entry.provider.chat(request, guard)
         except TimeoutError as exc:
             # Ours (the overall deadline) or a provider that let a bare TimeoutError escape.
@@ -205,9 +238,9 @@ class ProviderChain:
             raise error from exc
 
     def _retry_delay(
-        self, entry: ChainEntry, attempt: int, error: ProviderError, deadline: float | None
+        self, entry: ChainEntry, attempt: int, retries: int, error: ProviderError, deadline: float | None
     ) -> float | None:
-        if not error.kind.retryable or attempt >= entry.retry.max_retries:
+        if not error.kind.retryable or attempt >= retries:
             return None
         delay = entry.retry.delay_s(attempt, error.retry_after_s, self._rng)
         if delay is None or delay >= _time_left(deadline):
@@ -235,6 +268,10 @@ def _count(entry: ChainEntry, text: str) -> int:
     if isinstance(entry.provider, ModelTokenCounting):
         return entry.provider.count_model_tokens(entry.model, text)
     return entry.provider.count_tokens(text)
+
+
+def _earliest(first: float | None, second: float) -> float:
+    return second if first is None else min(first, second)
 
 
 def _time_left(deadline: float | None) -> float:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from persona.providers.anthropic_provider import AnthropicProvider
 from persona.providers.base import LLMProvider
 from persona.providers.chain import ChainEntry, ProviderChain, RetryPolicy, UsageCallback
+from persona.providers.circuit import Circuit, CircuitPolicy
 from persona.providers.openai_provider import OpenAIProvider
 from persona.providers.tokens import TokenCounter
 
@@ -45,6 +46,22 @@ class ProviderConfig(BaseModel):
     # The SDKs' aiohttp transport costs about half the client CPU per call of their default
     # httpx2 one under many concurrent calls (measured: see docs); "httpx" honours HTTP(S)_PROXY.
     http_transport: Literal["aiohttp", "httpx"] = "aiohttp"
+
+
+class ChainSettings(BaseModel):
+    """How long a call may take and when a failing provider is left alone (`FAMILIAR_LLM__*`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    deadline_s: float = Field(default=120.0, gt=0)  # a whole call, streaming included
+    # A reply with no text by then fails with one friendly line (typing is shown meanwhile).
+    first_token_s: float = Field(default=30.0, gt=0)
+    circuit_failures: int = Field(default=3, ge=1)  # consecutive failed attempts that open it
+    circuit_cooldown_s: float = Field(default=30.0, ge=0)  # background calls wait this long
+
+    @property
+    def circuit(self) -> CircuitPolicy:
+        return CircuitPolicy(failures=self.circuit_failures, cooldown_s=self.circuit_cooldown_s)
 
 
 class ModelRef(BaseModel):
@@ -95,6 +112,8 @@ class ProviderRegistry:
         configs: Sequence[ProviderConfig] = (),
         *,
         deadline_s: float | None = 120.0,
+        first_token_s: float | None = None,
+        circuit: CircuitPolicy | None = None,
         on_usage: UsageCallback | None = None,
     ) -> None:
         configs = tuple(configs) or default_provider_configs()
@@ -107,8 +126,28 @@ class ProviderRegistry:
         self._configs = {config.name: config for config in configs}
         self._providers: dict[str, LLMProvider] = {}
         self._deadline_s = deadline_s
+        self._first_token_s = first_token_s
+        self._circuit_policy = circuit or CircuitPolicy()
+        # One per (provider, model), shared by every chain: replies and learning see one state.
+        self._circuits: dict[tuple[str, str], Circuit] = {}
         self._on_usage = on_usage
         self._started = False
+
+    @classmethod
+    def from_settings(
+        cls,
+        configs: Sequence[ProviderConfig],
+        settings: ChainSettings,
+        *,
+        on_usage: UsageCallback | None = None,
+    ) -> ProviderRegistry:
+        return cls(
+            configs,
+            deadline_s=settings.deadline_s,
+            first_token_s=settings.first_token_s,
+            circuit=settings.circuit,
+            on_usage=on_usage,
+        )
 
     @property
     def configs(self) -> tuple[ProviderConfig, ...]:
@@ -139,10 +178,20 @@ class ProviderRegistry:
                 provider=self.get(ref.provider),
                 model=ref.model,
                 retry=_retry_policy(self._configs[ref.provider]),
+                circuit=self.circuit(ref),
             )
             for ref in refs
         ]
-        return ProviderChain(entries, deadline_s=self._deadline_s, on_usage=self._on_usage)
+        return ProviderChain(
+            entries, deadline_s=self._deadline_s, first_token_s=self._first_token_s, on_usage=self._on_usage
+        )
+
+    def circuit(self, ref: ModelRef) -> Circuit:
+        key = (ref.provider, ref.model)
+        found = self._circuits.get(key)
+        if found is None:
+            found = self._circuits[key] = Circuit(self._circuit_policy)
+        return found
 
     async def close(self) -> None:
         providers, self._providers = self._providers, {}

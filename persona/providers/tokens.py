@@ -42,7 +42,8 @@ def estimate_tokens(text: str) -> int:
     """
     if not text:
         return 0
-    return math.ceil(len(text.encode("utf-8")) / 2) + text.count("\n") + 1
+    # "replace": a lone surrogate counts as one byte rather than raising
+    return math.ceil(len(text.encode("utf-8", "replace")) / 2) + text.count("\n") + 1
 
 
 def encoding_for_model(model: str) -> tuple[Encoding, bool]:
@@ -72,7 +73,12 @@ class TokenCounter:
         counter = _tables.get(self.encoding)
         if counter is None:
             return estimate_tokens(text)
-        tokens = counter(text)
+        try:
+            tokens = counter(text)
+        except (UnicodeError, ValueError, TypeError):  # quicktok refuses text it cannot encode
+            # A lone surrogate (not encodable as UTF-8): count the text as it will be sent,
+            # cleaned; counting must never fail a turn.
+            tokens = counter(text.encode("utf-8", "replace").decode("utf-8"))
         return tokens if self.exact else math.ceil(tokens * ESTIMATE_FACTOR)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +84,7 @@ def familiar_settings(
 class RunningFamiliar:
     app: App
     adapters: tuple[Adapter, ...]
+    restarts: Counter[str]  # adapter restarts by name, as the supervisor counts them
 
     def adapter(self, name: str) -> Any:
         [found] = [a for a in self.adapters if a.name == name]
@@ -100,9 +102,10 @@ class RunningFamiliar:
 async def running_familiar(settings: Settings) -> AsyncIterator[RunningFamiliar]:
     async with App(settings) as app:
         adapters = tuple(server_adapters(settings, app.built.engine))
-        task = asyncio.create_task(supervise(adapters), name="familiar-under-test")
+        restarts: Counter[str] = Counter()
+        task = asyncio.create_task(supervise(adapters, restarts=restarts), name="familiar-under-test")
         try:
-            yield RunningFamiliar(app=app, adapters=adapters)
+            yield RunningFamiliar(app=app, adapters=adapters, restarts=restarts)
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

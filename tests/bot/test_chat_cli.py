@@ -203,3 +203,46 @@ async def test_a_new_embedding_model_is_refused_until_memory_is_reindexed(
     code, out, err = await _familiar("chat", tmp_path, api, "Who is Wilhelmina?\n")
     assert code == 0, err  # the re-embedded store opens with the new model and answers
     assert out.strip() == "Reply to: Who is Wilhelmina?"
+
+
+async def test_hostile_input_is_answered_and_stored_cleaned(llm_server: LLMServer, tmp_path: Path) -> None:
+    # NUL and control characters, bytes that are not UTF-8 (a CESU-encoded lone surrogate),
+    # and a 100,000-character line, redirected from a file as `familiar chat < FILE` reads it.
+    llm_server.set_responder(_responder)
+    script = tmp_path / "hostile.txt"
+    raw = b"nul\x00 bell\x07 here\n" + b"bad \xed\xa0\x80 bytes\n" + b"word " * 20_000 + b"\n"
+    await asyncio.to_thread(script.write_bytes, raw)
+    env = {"OPENAI_BASE_URL": llm_server.openai_base_url, "OPENAI_API_KEY": "test-key"}
+    code, out, err = await _familiar("chat", tmp_path, env, script)
+    assert code == 0, err
+    replies = out.splitlines()
+    assert replies[:2] == ["Reply to: nul bell here", "Reply to: bad \ufffd\ufffd\ufffd bytes"], err
+    assert replies[2].startswith("Reply to: word word")
+
+    code, out, err = await _familiar("chat", tmp_path, env, "/memory export\n")
+    assert code == 0, err
+    [exported] = (tmp_path / "data" / "exports").glob("*.json")
+    history = json.loads(await asyncio.to_thread(exported.read_text))["history"]
+    said = [t["text"] for t in history if t["role"] == "user"]
+    assert said[:2] == ["nul bell here", "bad \ufffd\ufffd\ufffd bytes"]
+    assert said[2].startswith("word word")
+    assert "[message cut: " in said[2]
+    assert len(said[2]) <= 16_000
+
+
+async def test_the_learning_model_setting_picks_the_model_of_learning_calls(
+    llm_server: LLMServer, tmp_path: Path
+) -> None:
+    llm_server.set_responder(_responder)
+    env = {
+        "OPENAI_BASE_URL": llm_server.openai_base_url,
+        "OPENAI_API_KEY": "test-key",
+        "FAMILIAR_LEARNING__MODEL": "small-learner",
+    }
+    code, _, err = await _familiar("chat", tmp_path, env, "My sister is called Wilhelmina.\n")
+    assert code == 0, err
+    learning = [r for r in llm_server.chat_requests if "long-term memory" in r.system_text]
+    replies = [r for r in llm_server.chat_requests if r.stream]
+    assert [r.model for r in learning] == ["small-learner"]
+    assert [r.model for r in replies] != ["small-learner"]
+    assert len(replies) == 1

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -82,3 +84,23 @@ async def test_scripted_input_gets_one_plain_reply_per_line(tmp_path: Path) -> N
     assert {m.identity for m in engine.messages} == {"terminal:ada"}
     assert len({m.event_id for m in engine.messages}) == 2
     assert all(m.is_dm for m in engine.messages)
+
+
+async def test_a_line_over_the_input_limit_is_skipped_and_the_next_one_answered(tmp_path: Path) -> None:
+    # A real pipe, read through the loop's pipe transport as `cmd | familiar chat` is.
+    read_fd, write_fd = os.pipe()
+    data = b"x" * (3 * 1024 * 1024) + b"\nafter the flood\n"
+
+    def feed() -> None:
+        with os.fdopen(write_fd, "wb") as pipe:
+            pipe.write(data)
+
+    engine, out = _Engine(), io.StringIO()
+    with os.fdopen(read_fd, "r") as stdin:
+        adapter = TerminalAdapter(
+            engine, TerminalSettings(user_id="ada"), export_dir=tmp_path, stdin=stdin, stdout=out
+        )
+        writer = asyncio.create_task(asyncio.to_thread(feed))
+        await adapter.run()
+        await writer
+    assert [m.text for m in engine.messages] == ["after the flood"]
