@@ -152,5 +152,9 @@ class EventClaims:
         """An admitted event whose adapter never submitted it (it failed in between) is let go."""
         cutoff = time.monotonic() - self._settings.max_hold_s
         for key in [key for key, held in self._held.items() if held.since < cutoff]:
-            _log.warning("event %s held for over %.0f s without an answer; releasing it", key, self._settings.max_hold_s)
+            _log.warning(
+                "event %s held for over %.0f s without an answer; releasing it",
+                key,
+                self._settings.max_hold_s,
+            )
             await self.settle(key, interrupted=True)

@@ -132,7 +132,9 @@ class PersonaEngine:
 
     async def admit(self, message: IncomingMessage) -> Admission:
         persona = self.persona_for(message)
-        refused = Admission(admitted=False, persona=persona.name, model=persona.model, session=message.session)
+        refused = Admission(
+            admitted=False, persona=persona.name, model=persona.model, session=message.session
+        )
         if self._closed:  # shutting down: leave the event unclaimed so a re-delivery is answered
             return replace(refused, outcome=TurnOutcome.FAILED)
         key = _event_key(message)
@@ -228,7 +230,9 @@ class PersonaEngine:
                     return await self._run_turn_locked(batch)
         except TimeoutError:  # a hung provider or store: the session and its lock are freed
             self.stats["turns.timeout"] += 1
-            _log.warning("turn for %s stopped after %.0f s", last.message.event_id, self.settings.turn_timeout_s)
+            _log.warning(
+                "turn for %s stopped after %.0f s", last.message.event_id, self.settings.turn_timeout_s
+            )
             line = TIMEOUT_LINE
         except Exception:  # a bug or a lost session lock: one friendly line, never silence
             self.stats["turns.error"] += 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import uuid
 from typing import Any
 
 from aiohttp import ClientError
@@ -38,10 +39,15 @@ class Transport:
     def user_id(self) -> str:
         return str(self._client.user_id)
 
-    async def send(self, room_id: str, content: dict[str, Any]) -> str | None:
-        """Send one m.room.message; the event id, or None after retries are spent (logged)."""
+    async def send(self, room_id: str, content: dict[str, Any], *, txn_id: str | None = None) -> str | None:
+        """Send one m.room.message; the event id, or None after retries are spent (logged).
+
+        Every attempt carries the same transaction id (`txn_id`, else one made here), so a retry
+        after a response lost on the way back is recognised by the homeserver, not posted twice.
+        """
+        txn_id = txn_id or f"familiar-{uuid.uuid4().hex}"
         for attempt in range(self._send_retries + 1):
-            delay = await self._send_once(room_id, content)
+            delay = await self._send_once(room_id, content, txn_id)
             if delay is None or isinstance(delay, str):
                 return delay
             if attempt < self._send_retries:
@@ -49,7 +55,7 @@ class Transport:
         _log.error("matrix: giving up sending to %s after %s attempts", room_id, self._send_retries + 1)
         return None
 
-    async def _send_once(self, room_id: str, content: dict[str, Any]) -> str | float | None:
+    async def _send_once(self, room_id: str, content: dict[str, Any], txn_id: str) -> str | float | None:
         """The event id on success, how long to wait before the next attempt, or None: give up."""
         try:
             await self.ensure_room_keys(room_id)
@@ -57,6 +63,7 @@ class Transport:
                 room_id,
                 "m.room.message",
                 content,
+                tx_id=txn_id,
                 # A bot cannot verify devices interactively: it encrypts for every device of the
                 # room's members, verified or not (the trust policy documented in the README).
                 ignore_unverified_devices=True,

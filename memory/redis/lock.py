@@ -175,14 +175,21 @@ class RedisSessionLock:
     ) -> None:
         await self.release()
         holder, self._holder = self._holder, None
-        if self._lost and exc_type is asyncio.CancelledError and holder is not None and holder.uncancel() == 0:
+        if (
+            self._lost
+            and exc_type is asyncio.CancelledError
+            and holder is not None
+            and holder.uncancel() == 0
+        ):
             raise LockLost(f"lock {self._key} was taken by another holder") from exc
 
 
 class RedisSessionLocks:
     """Factory the composition root hands to the engine: `async with locks.lock(session): ...`."""
 
-    def __init__(self, client: Redis, *, prefix: str = DEFAULT_PREFIX, ttl_s: float = DEFAULT_LEASE_S) -> None:
+    def __init__(
+        self, client: Redis, *, prefix: str = DEFAULT_PREFIX, ttl_s: float = DEFAULT_LEASE_S
+    ) -> None:
         self._client = client
         self._prefix = prefix
         self._ttl_s = ttl_s

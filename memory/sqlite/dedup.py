@@ -88,7 +88,7 @@ class SqliteEventDedup:
             for start in range(0, len(keys), _RENEW_CHUNK):
                 chunk = list(keys[start : start + _RENEW_CHUNK])
                 marks = ",".join("?" * len(chunk))
-                sql = f"UPDATE dedup SET expires_at = ? WHERE owner = ? AND key IN ({marks})"  # noqa: S608
+                sql = f"UPDATE dedup SET expires_at = ? WHERE owner = ? AND key IN ({marks})"
                 async with conn.execute(sql, (expires_at, self._owner, *chunk)) as cur:
                     renewed += cur.rowcount
         return renewed

@@ -151,13 +151,17 @@ async def test_a_dead_holders_lock_frees_within_its_lease(redis_client: Redis) -
 
 
 async def test_a_lock_taken_by_another_holder_stops_the_body(redis_client: Redis) -> None:
-    reached_end = False
-    with pytest.raises(LockLost):
-        async with RedisSessionLock(redis_client, "discord:room1", ttl_s=0.3) as held:
+    progress: list[str] = []
+
+    async def turn() -> None:
+        async with RedisSessionLock(redis_client, "discord:room1", ttl_s=0.3):
             # Its lease lapsed (a stalled loop, say) and another process took the session.
             await redis_client.set("familiar:lock:discord:room1", b"someone-else")
-            assert held.held
+            progress.append("started")
             await asyncio.sleep(5.0)
-            reached_end = True
-    assert not reached_end
+            progress.append("finished")
+
+    with pytest.raises(LockLost):
+        await turn()
+    assert progress == ["started"]
     assert await redis_client.get("familiar:lock:discord:room1") == b"someone-else"
