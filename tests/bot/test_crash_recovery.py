@@ -1,4 +1,4 @@
-"""kill -9 and SIGTERM of `familiar run` mid-reply, then a restart on the same data (or Redis).
+"""kill -9 of `familiar run` mid-reply, then a restart on the same data and Redis.
 
 A real child process talks to Discord's fake and to the loopback LLM server; the test kills it
 while the reply is being generated (the LLM hangs), starts another on the same data directory
@@ -17,11 +17,11 @@ import signal
 import sys
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 
 from memory.redis.lock import DEFAULT_LEASE_S
 from persona.settings import EngineSettings
@@ -45,24 +45,6 @@ async def fake_discord() -> AsyncIterator[FakeDiscord]:
         yield fake
     finally:
         await fake.close()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Case:
-    stop: signal.Signals
-    redis_url: str | None
-
-
-@pytest.fixture(
-    params=[pytest.param("kill-9-redis", marks=pytest.mark.redis), "sigterm-sqlite"],
-)
-def case(request: pytest.FixtureRequest) -> Case:
-    """kill -9 with the hot stores and session locks on a real redis-server; SIGTERM on SQLite."""
-    if request.param == "sigterm-sqlite":
-        return Case(stop=signal.SIGTERM, redis_url=None)
-    request.getfixturevalue("redis_client")  # flushes the database before the test
-    url: str = request.getfixturevalue("redis_server")
-    return Case(stop=signal.SIGKILL, redis_url=url)
 
 
 class Familiar:
@@ -162,10 +144,12 @@ async def wait_until(fake: FakeDiscord, predicate: Any, seconds: float = WAIT_S)
             await asyncio.sleep(0.02)
 
 
-async def test_an_interrupted_reply_is_answered_once_after_the_restart(
-    fake_discord: FakeDiscord, llm_server: LLMServer, tmp_path: Path, case: Case
+@pytest.mark.redis
+async def test_a_reply_killed_mid_generation_is_answered_once_after_the_restart(
+    fake_discord: FakeDiscord, llm_server: LLMServer, redis_client: Redis, redis_server: str, tmp_path: Path
 ) -> None:
-    stop, redis_url = case.stop, case.redis_url
+    # History, dedup, limits and session locks on a real redis-server (flushed by `redis_client`).
+    redis_url, stop = redis_server, signal.SIGKILL
     llm_server.set_responder(FamiliarResponder({}))
     llm_server.script(hang())  # the first reply call never finishes: the bot is stopped meanwhile
     question = mention(fake_discord, "what did the dentist say?")
@@ -196,5 +180,5 @@ async def test_an_interrupted_reply_is_answered_once_after_the_restart(
     assert asked(llm_server, "dentist") == 2  # the interrupted call, then exactly one answer
     # The dead process's session lock (Redis) did not hold the person up for long: well within
     # a lease plus the time one reply takes here, never the length of a turn.
-    print(f"\nnext message answered {follow_up_s:.2f} s after the restart ({stop.name}, {redis_url and 'redis'})")
+    print(f"\nnext message answered {follow_up_s:.2f} s after the restart was ready")
     assert follow_up_s < DEFAULT_LEASE_S + EngineSettings().claim_lease_s + 10.0
