@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from memory.base import Claim
 from memory.sqlite.db import Database
 from memory.sqlite.dedup import SqliteEventDedup
 from persona.engine import TIMEOUT_LINE, PersonaEngine
@@ -20,7 +21,7 @@ from persona.types import TurnOutcome
 from tests.fakes.engine import fast_settings, message, running_engine
 from tests.fakes.provider import ScriptedProvider
 from tests.fakes.sinks import RecordingSink
-from tests.fakes.stores import make_stores
+from tests.fakes.stores import InMemoryDedup, make_stores
 
 GUARD_S = 10.0
 LEASE_S = 0.3
@@ -134,3 +135,15 @@ async def test_messages_that_waited_behind_a_stuck_turn_each_get_their_own_turn(
         ["answer to third"],
         ["answer to fourth"],
     ]
+
+
+async def test_an_admitted_message_never_submitted_is_let_go() -> None:
+    dedup = InMemoryDedup()
+    settings = fast_settings(claim_lease_s=LEASE_S, claim_max_hold_s=LEASE_S)
+    async with running_engine(stores=make_stores(dedup=dedup), settings=settings) as engine:
+        # The adapter admitted it, then failed before submitting (a download crashed, say).
+        assert (await engine.admit(message("lost on the way", event_id="q4"))).admitted
+        other = dedup.another_process()
+        async with asyncio.timeout(GUARD_S):
+            while (await other.claim("event:terminal:q4", 60)) is Claim.ELSEWHERE:  # noqa: ASYNC110
+                await asyncio.sleep(LEASE_S / 3)  # bounded by the guard: released after max hold
