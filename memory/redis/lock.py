@@ -173,14 +173,17 @@ class RedisSessionLock:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.release()
+        try:
+            await self.release()
+        except asyncio.CancelledError:
+            if not self._lost:  # a cancellation of our own reached the release: not ours to keep
+                raise
         holder, self._holder = self._holder, None
-        if (
-            self._lost
-            and exc_type is asyncio.CancelledError
-            and holder is not None
-            and holder.uncancel() == 0
-        ):
+        if holder is None or not (self._lost and holder.cancelling()):
+            return
+        # Our cancellation of the body: report it as LockLost. A body that finished before the
+        # cancellation landed keeps its result; someone else's cancellation goes on.
+        if holder.uncancel() == 0 and exc_type is asyncio.CancelledError:
             raise LockLost(f"lock {self._key} was taken by another holder") from exc
 
 

@@ -14,6 +14,8 @@ import os
 import time
 from collections.abc import Callable, Sequence
 
+import aiosqlite
+
 from memory.base import Claim
 from memory.sqlite.db import Database
 
@@ -63,18 +65,25 @@ class SqliteEventDedup:
             async with conn.execute("SELECT owner, expires_at FROM dedup WHERE key = ?", (key,)) as cur:
                 row = await cur.fetchone()
             if row is None:
-                sql = "INSERT INTO dedup (key, expires_at, owner) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
-                async with conn.execute(sql, (key, now + lease_s, self._owner)) as cur:
-                    return Claim.NEW if cur.rowcount == 1 else Claim.ELSEWHERE
-            owner, expires_at = row[0], float(row[1])
-            if expires_at > now:
-                return self._live(owner)
-            # Expired: take it over, unless another claimer did between our read and this write.
-            sql = "UPDATE dedup SET expires_at = ?, owner = ? WHERE key = ? AND expires_at <= ?"
-            async with conn.execute(sql, (now + lease_s, self._owner, key, now)) as cur:
-                if cur.rowcount != 1:
-                    return Claim.ELSEWHERE
-            return Claim.RESUMED if owner is not None else Claim.NEW
+                return await self._insert(conn, key, now + lease_s)
+            if float(row[1]) > now:
+                return self._live(row[0])
+            return await self._take_over(conn, key, now, lease_s, resumed=row[0] is not None)
+
+    async def _insert(self, conn: aiosqlite.Connection, key: str, expires_at: float) -> Claim:
+        sql = "INSERT INTO dedup (key, expires_at, owner) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+        async with conn.execute(sql, (key, expires_at, self._owner)) as cur:
+            return Claim.NEW if cur.rowcount == 1 else Claim.ELSEWHERE
+
+    async def _take_over(
+        self, conn: aiosqlite.Connection, key: str, now: float, lease_s: float, *, resumed: bool
+    ) -> Claim:
+        """An expired claim: ours now, unless another claimer took it between our read and write."""
+        sql = "UPDATE dedup SET expires_at = ?, owner = ? WHERE key = ? AND expires_at <= ?"
+        async with conn.execute(sql, (now + lease_s, self._owner, key, now)) as cur:
+            if cur.rowcount != 1:
+                return Claim.ELSEWHERE
+        return Claim.RESUMED if resumed else Claim.NEW
 
     def _live(self, owner: str | None) -> Claim:
         if owner is None:

@@ -7,6 +7,7 @@ configuration (`REDIS_URL`) and nothing else may notice.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -415,3 +416,14 @@ async def test_concurrent_usage_adds_are_not_lost(ops: Ops) -> None:
     await asyncio.gather(*(limits.add_usage("user:alice", "2026-11-24", 10) for _ in range(25)))
 
     assert await limits.usage("user:alice", "2026-11-24") == 250
+
+
+async def test_claims_from_before_leases_count_as_answered(db: Database) -> None:
+    # A data directory written by the previous version: no owner column, every claim answered.
+    await db.execute("CREATE TABLE dedup (key TEXT PRIMARY KEY, expires_at REAL NOT NULL)")
+    await db.execute("INSERT INTO dedup VALUES ('discord:old', ?)", (time.time() + 3600,))
+    dedup = SqliteEventDedup(db)
+    await dedup.start()
+
+    assert await dedup.claim("discord:old", 60) is Claim.DONE
+    assert await dedup.claim("discord:new", 60) is Claim.NEW
