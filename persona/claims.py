@@ -50,10 +50,6 @@ class EventClaims:
         self._answered: set[str] = set()
         self._renewal: asyncio.Task[None] | None = None
 
-    @property
-    def held(self) -> int:
-        return len(self._held)
-
     def start(self) -> None:
         if self._renewal is None:
             self._renewal = asyncio.create_task(self._renew_forever(), name="event-claims-renewal")

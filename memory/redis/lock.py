@@ -88,11 +88,6 @@ class RedisSessionLock:
         """Whether this object believes it holds the lock (it may have expired since)."""
         return self._held
 
-    @property
-    def lost(self) -> bool:
-        """Whether renewing found another holder (the body was then cancelled)."""
-        return self._lost
-
     async def try_acquire(self) -> bool:
         self._held = bool(await self._client.set(self._key, self._token, nx=True, px=millis(self._ttl_s)))
         return self._held
@@ -196,10 +191,6 @@ class RedisSessionLocks:
         self._client = client
         self._prefix = prefix
         self._ttl_s = ttl_s
-
-    @property
-    def lease_s(self) -> float:
-        return self._ttl_s
 
     def lock(self, session: str, *, wait_s: float | None = None) -> RedisSessionLock:
         return RedisSessionLock(self._client, session, prefix=self._prefix, ttl_s=self._ttl_s, wait_s=wait_s)
