@@ -94,17 +94,20 @@ class RedisSessionLock:
 
     async def acquire(self, timeout_s: float | None = None) -> bool:
         """Wait for the lock; False if `timeout_s` passed first."""
-        try:
-            async with asyncio.timeout(timeout_s):
-                # Polling on purpose: being woken on release would need a pub/sub connection
-                # per waiter; a jittered short poll keeps the pool small and waiters fair enough.
-                while not await self.try_acquire():  # noqa: ASYNC110
-                    await asyncio.sleep(self._poll_s * (0.5 + random.random()))
-        except TimeoutError:
-            # The timeout may have cut in after Redis executed our SET: drop it if it is ours.
-            await self._release(keys=[self._key], args=[self._token])
-            self._held = False
-            return False
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout_s is None else loop.time() + timeout_s
+        # Polling on purpose: being woken on release would need a pub/sub connection per waiter;
+        # a jittered short poll keeps the pool small and waiters fair enough. The deadline is
+        # checked between attempts rather than by cancelling one: a cancellation that lands in
+        # the client's command (under load) was seen to be swallowed, and the waiter then polled
+        # forever behind a holder that renews its lease.
+        while not await self.try_acquire():
+            if deadline is not None and loop.time() >= deadline:
+                return False
+            pause = self._poll_s * (0.5 + random.random())
+            if deadline is not None:
+                pause = min(pause, max(0.0, deadline - loop.time()))
+            await asyncio.sleep(pause)
         return True
 
     async def release(self) -> bool:
