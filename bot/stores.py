@@ -10,6 +10,8 @@ from typing import Protocol, TypeVar
 from urllib.parse import urlparse
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
 from bot.config import EmbeddingSettings, Settings
 from memory.base import EventDedup, HistoryStore, RateLimiter, SessionLocks, Stores
@@ -122,12 +124,24 @@ async def open_stores(settings: Settings, stack: AsyncExitStack) -> OpenedStores
     )
 
 
+def redis_client(url: str) -> Redis:
+    """A client that fails fast when Redis is away: redis-py's default of ten retries with
+    back-off made every call of every message wait seconds on a stopped server. The engine
+    treats a failure as an outage (answer without the store, logged once) instead."""
+    return Redis.from_url(
+        url,
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=2),
+        socket_connect_timeout=1.0,
+        socket_timeout=5.0,
+    )
+
+
 async def _hot_stores(
     settings: Settings, db: Database, stack: AsyncExitStack
 ) -> tuple[HistoryStore, EventDedup, RateLimiter, SessionLocks | None]:
     """History, dedup, rate limits (and cross-process session locks): Redis when REDIS_URL is set."""
     if settings.redis_url:
-        client = Redis.from_url(settings.redis_url)
+        client = redis_client(settings.redis_url)
         stack.push_async_callback(client.aclose)
         await client.ping()  # fail at start, with the URL's host named, not mid-turn
         _log.info("hot stores on redis at %s", urlparse(settings.redis_url).hostname)

@@ -7,6 +7,7 @@ composition root and closed by it (`close()` is idempotent).
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -47,9 +48,42 @@ class HistoryStore(Closeable, Protocol):
         ...
 
 
+class Claim(enum.Enum):
+    """What a claim on an event key found. Only NEW and RESUMED hand the caller the event."""
+
+    NEW = "new"  # never seen: the caller now holds it, in progress, under a lease
+    RESUMED = "resumed"  # an earlier holder's lease ran out unanswered (it died): the caller holds it
+    HERE = "here"  # in progress under a live lease held by this same store (a re-delivery mid-turn)
+    ELSEWHERE = "elsewhere"  # in progress under a live lease held by another store (process)
+    DONE = "done"  # answered: never handed out again within the long TTL
+
+    @property
+    def won(self) -> bool:
+        return self in (Claim.NEW, Claim.RESUMED)
+
+
 class EventDedup(Closeable, Protocol):
-    async def claim(self, key: str, ttl_s: float) -> bool:
-        """True exactly once per key within the TTL, across restarts and processes."""
+    """Inbound events claimed in two stages: in progress under a short lease, then answered.
+
+    A holder that dies stops renewing, so its event becomes claimable again within one lease
+    (and is answered once when re-delivered); an answered event is refused for the long TTL.
+    Each store object is one holder: renew/complete/release act only on its own claims.
+    """
+
+    async def claim(self, key: str, lease_s: float) -> Claim:
+        """Take `key` in progress for `lease_s`, unless it is answered or held under a live lease."""
+        ...
+
+    async def renew(self, keys: Sequence[str], lease_s: float) -> int:
+        """Extend this holder's in-progress claims on `keys`; returns how many were still ours."""
+        ...
+
+    async def complete(self, key: str, ttl_s: float) -> None:
+        """Mark `key` answered for `ttl_s` (across restarts and processes)."""
+        ...
+
+    async def release(self, key: str) -> None:
+        """Drop this holder's in-progress claim, so a re-delivery is answered (a stop mid-turn)."""
         ...
 
 

@@ -1,7 +1,12 @@
-"""The engine's face towards adapters: submit a message, run a command.
+"""The engine's face towards adapters: admit a message, submit it, run a command.
 
 Adapters depend on this module and `persona.types` only. Every platform command surface
 (Discord slash commands, Matrix `!familiar …`, terminal `/…`) maps onto `Command`.
+
+The gate comes first: an adapter asks `admit` before any expensive work for a message
+(downloading attachments, speech-to-text, opening a thread), and does that work only for an
+admitted one, then `submit`s it. A re-delivered or rate-limited voice message is never
+transcribed.
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from persona.types import IncomingMessage, ReplySink, TurnOutcome
+from persona.types import IncomingMessage, Reply, ReplySink, SessionKey, TurnOutcome
 
 CommandName = Literal[
     "help",
@@ -44,14 +49,38 @@ class CommandResult:
     file_data: bytes | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Admission:
+    """The engine's answer to `admit`: whether to go on, and with which persona, model, session."""
+
+    admitted: bool
+    outcome: TurnOutcome | None = None  # when refused: DUPLICATE, LIMITED, or FAILED (shutting down)
+    reply: Reply | None = None  # when refused with a polite line (limits): deliver it, nothing else
+    persona: str  # the persona that will answer here (bindings, then the room's configuration)
+    model: str  # the model it answers with (the room's model binding replaces the persona's)
+    session: SessionKey
+
+
 class Engine(Protocol):
     """What every adapter drives."""
 
-    async def submit(self, message: IncomingMessage, sink: ReplySink) -> TurnOutcome:
-        """Handle one addressed message: dedup, queue per session, gather, generate, reply.
+    async def admit(self, message: IncomingMessage) -> Admission:
+        """Claim the event and apply the author's rate limit and quota, before any work for it.
 
-        Returns once this message's fate is known (answered, merged into the next turn,
-        duplicate, limited, failed). Never raises for provider or store failures.
+        Call it as soon as the message is translated and known to be addressed, then do the
+        expensive part (attachments, speech-to-text, threads) only when `admitted`. An admitted
+        message must then be `submit`ted with the same event id (its claim is renewed until
+        then; one never submitted is released after a while). Never raises.
+        """
+        ...
+
+    async def submit(self, message: IncomingMessage, sink: ReplySink) -> TurnOutcome:
+        """Handle one addressed message: queue per session, gather, generate, reply.
+
+        A message not admitted before is admitted here first (a refusal's polite line goes to
+        `sink`). Returns once this message's fate is known (answered, merged into the next
+        turn, duplicate, limited, failed, interrupted by a stop). Never raises for provider or
+        store failures.
         """
         ...
 

@@ -1,28 +1,35 @@
 """The persona engine: one turn end to end, from an incoming message to a delivered reply.
 
-submit(): dedup (persistent, keyed by platform + event id) -> rate limit and daily quota ->
-the session's turn slot (one turn at a time, mid-turn messages merged) -> gather context
-concurrently under per-source deadlines -> assemble the prompt -> exactly ONE streaming LLM
-call -> commit the turn's history together with its post-turn work (the outbox) -> deliver;
-the post-turn work (long-term memory, each PostTurnHook) then runs from the outbox on the
-supervised background queue. Provider and store failures never raise out of `submit`.
+admit(): claim the event in progress under a renewed lease (persistent, keyed by platform +
+event id) -> rate limit and daily quota; the adapter does its expensive work only then.
+submit(): the session's turn slot (one turn at a time, mid-turn messages merged) and its
+cross-process lock -> gather context concurrently under per-source deadlines -> assemble the
+prompt -> exactly ONE streaming LLM call -> commit the turn's history together with its
+post-turn work (the outbox) -> deliver -> mark the event answered; the post-turn work
+(long-term memory, each PostTurnHook) then runs from the outbox on the supervised background
+queue. Provider and store failures never raise out of `admit` or `submit`; a store outage is
+logged and counted once and the turn answers from what is reachable.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from memory.base import Stores
-from persona.api import Command, CommandResult
+from memory.base import Claim, Stores
+from persona.api import Admission, Command, CommandResult
 from persona.bindings import PersonaBindings
+from persona.claims import ClaimSettings, EventClaims
 from persona.commands import CommandRunner
 from persona.gather import ConstraintMemo, GatherRequest, gather_context
 from persona.hooks import CompletedTurn, PostTurnHook
 from persona.jobs import Job, JobQueue
+from persona.outages import Outages
 from persona.outbox import PostTurnWork
 from persona.personas import PersonaCatalog, PersonaSpec
 from persona.post_turn import TurnJobs
@@ -43,6 +50,8 @@ ProviderFactory = Callable[[PersonaSpec], LLMProvider]
 RATE_LIMIT_LINE = "You're sending messages faster than I can answer. Give me {seconds} seconds, please."
 QUOTA_LINE = "You've used up today's conversation budget with me. Let's talk again tomorrow!"
 EMPTY_REPLY_LINE = "I couldn't come up with an answer to that. Could you try again?"
+TIMEOUT_LINE = "Sorry, that took me far too long and I gave up. Could you ask again?"
+ERROR_LINE = "Sorry, something went wrong on my side with that one. Could you ask again?"
 
 
 def utc_now() -> datetime:
@@ -89,7 +98,9 @@ class PersonaEngine:
             forget_again=self._turn_jobs.forget_again,
             settings=jobs,
         )
-        self._sessions = SessionSlots(self._run_turn)
+        self._outages = Outages(self.stats, probe_interval_s=self.settings.outage_probe_s)
+        self._claims = EventClaims(stores.dedup, self._outages, _claim_settings(self.settings))
+        self._sessions = SessionSlots(self._run_turn, merge_window_s=self.settings.merge_window_s)
         self._constraints = ConstraintMemo()
         self._commands = CommandRunner(
             stores=stores,
@@ -109,6 +120,7 @@ class PersonaEngine:
             return
         self._started = True
         await self._bindings.load()
+        self._claims.start()
         self._jobs.start()
         await self._work.start()  # resumes what a kill or a stop left in the outbox
 
@@ -121,6 +133,7 @@ class PersonaEngine:
             return
         self._closed = True
         await self._sessions.close(grace_s=self.settings.jobs.drain_timeout_s)
+        await self._claims.close()  # what was not answered is released, to be answered after the restart
         await self._work.close(drain_timeout_s=self.settings.jobs.drain_timeout_s)
 
     @property
@@ -133,25 +146,52 @@ class PersonaEngine:
 
     # ---- Engine
 
-    async def submit(self, message: IncomingMessage, sink: ReplySink) -> TurnOutcome:
+    async def admit(self, message: IncomingMessage) -> Admission:
+        persona = self.persona_for(message)
+        refused = Admission(
+            admitted=False, persona=persona.name, model=persona.model, session=message.session
+        )
         if self._closed:  # shutting down: leave the event unclaimed so a re-delivery is answered
-            return TurnOutcome.FAILED
-        if not await self._claim(f"event:{message.platform}:{message.event_id}"):
+            return replace(refused, outcome=TurnOutcome.FAILED)
+        key = _event_key(message)
+        claim = await self._claims.claim(key)
+        if not claim.won:
             self.stats["turns.duplicate"] += 1
-            return TurnOutcome.DUPLICATE
+            return replace(refused, outcome=TurnOutcome.DUPLICATE)
+        if claim is Claim.RESUMED:
+            self.stats["turns.resumed"] += 1
+            _log.info("answering %s, interrupted before its answer (a stop or a crash)", key)
         limit_line = await self._limit_line(message)
         if limit_line is not None:
             self.stats["turns.limited"] += 1
-            await sink.send(_error_reply(message, self.persona_for(message).name, limit_line))
-            return TurnOutcome.LIMITED
+            self._claims.mark_answered([key])  # the polite line is its answer
+            await self._claims.settle(key, interrupted=False)
+            reply = _error_reply(message, persona.name, limit_line)
+            return replace(refused, outcome=TurnOutcome.LIMITED, reply=reply)
+        admission = replace(refused, admitted=True)
+        self._claims.keep(key, admission)
+        return admission
+
+    async def submit(self, message: IncomingMessage, sink: ReplySink) -> TurnOutcome:
+        key = _event_key(message)
+        admission = self._claims.take(key)
+        if admission is None:
+            admission = await self.admit(message)
+            if not admission.admitted:
+                if admission.reply is not None:
+                    await sink.send(admission.reply)
+                return admission.outcome or TurnOutcome.FAILED
+        if self._closed:  # admitted, then the engine began to close: answered after the restart
+            await self._claims.settle(key, interrupted=True)
+            return TurnOutcome.INTERRUPTED
         outcome = await self._sessions.submit(message, sink)
+        await self._claims.settle(key, interrupted=outcome is TurnOutcome.INTERRUPTED)
         self.stats[f"turns.{outcome.value}"] += 1
         return outcome
 
     async def observe(self, message: IncomingMessage) -> None:
-        if not message_text(message) or not await self._claim(
-            f"observe:{message.platform}:{message.event_id}"
-        ):
+        key = f"observe:{message.platform}:{message.event_id}"
+        if not message_text(message) or not (await self._claims.claim(key)).won:
             return
         turn = message_turn(message, persona=self.persona_for(message).name)
         try:
@@ -159,6 +199,8 @@ class PersonaEngine:
         except Exception:  # an unanswered message seen in passing: losing it is logged, not raised
             self.stats["outbox.commit_error"] += 1
             _log.exception("could not store observed message %s", message.event_id)
+        self._claims.mark_answered([key])
+        await self._claims.settle(key, interrupted=False)
 
     async def command(self, command: Command) -> CommandResult:
         return await self._commands.run(command)
@@ -174,16 +216,10 @@ class PersonaEngine:
 
     # ---- before the turn
 
-    async def _claim(self, key: str) -> bool:
-        try:
-            return await self._stores.dedup.claim(key, self.settings.dedup_ttl_s)
-        except Exception:  # the dedup store is down: answering beats going silent; counted
-            self.stats["dedup.error"] += 1
-            _log.exception("dedup store failed for %s; handling the event anyway", key)
-            return True
-
     async def _limit_line(self, message: IncomingMessage) -> str | None:
         settings = self.settings
+        if not self._outages.available("limits"):
+            return None
         try:
             if settings.rate_limit_per_minute:
                 decision = await self._stores.limits.hit(
@@ -195,20 +231,51 @@ class PersonaEngine:
                 used = await self._stores.limits.usage(f"tokens:{message.identity}", self._day())
                 if used >= settings.daily_token_quota:
                     return QUOTA_LINE
-        except Exception:  # limits are a safeguard, not a gate that fails closed; counted
-            self.stats["limits.error"] += 1
-            _log.exception("rate limit store failed; letting the message through")
+        except Exception as error:  # limits are a safeguard, not a gate that fails closed
+            self._outages.failed("limits", error)
+            return None
+        self._outages.ok("limits")
         return None
 
     # ---- the turn
 
     async def _run_turn(self, batch: Sequence[Pending]) -> TurnOutcome:
+        last = batch[-1]
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                await self._hold_session(stack, str(last.message.session))
+                async with asyncio.timeout(self.settings.turn_timeout_s):
+                    return await self._run_turn_locked(batch)
+        except TimeoutError:  # a hung provider or store: the session and its lock are freed
+            self.stats["turns.timeout"] += 1
+            _log.warning(
+                "turn for %s stopped after %.0f s", last.message.event_id, self.settings.turn_timeout_s
+            )
+            line = TIMEOUT_LINE
+        except Exception:  # a bug or a lost session lock: one friendly line, never silence
+            self.stats["turns.error"] += 1
+            _log.exception("turn failed unexpectedly in session %s", last.message.session)
+            line = ERROR_LINE
+        if not self._claims.answered(_event_key(last.message)):
+            await last.sink.send(_error_reply(last.message, self.persona_for(last.message).name, line))
+            self._mark_answered(batch)
+        return TurnOutcome.FAILED
+
+    async def _hold_session(self, stack: contextlib.AsyncExitStack, session: str) -> None:
+        """Take the cross-process session lock (Redis). Redis down: this process's own session
+        queue still serialises the session; several processes may then overlap, which beats silence."""
         locks = self._stores.locks
-        if locks is None:
-            return await self._run_turn_locked(batch)
-        # Another process may be answering the same session (shared Redis): take its slot too.
-        async with locks.lock(str(batch[-1].message.session)):
-            return await self._run_turn_locked(batch)
+        if locks is None or not self._outages.available("locks"):
+            return
+        try:
+            await stack.enter_async_context(locks.lock(session))
+        except Exception as error:  # the lock store is down: answer without it, logged once
+            self._outages.failed("locks", error)
+            return
+        self._outages.ok("locks")
+
+    def _mark_answered(self, batch: Sequence[Pending]) -> None:
+        self._claims.mark_answered(_event_key(p.message) for p in batch)
 
     async def _run_turn_locked(self, batch: Sequence[Pending]) -> TurnOutcome:
         last, sink = batch[-1].message, batch[-1].sink
@@ -217,7 +284,11 @@ class PersonaEngine:
         await sink.typing()
         gathered = self._constraints.fill_in(
             await gather_context(
-                self._stores, self._gather_request(messages, persona), self.settings.deadlines, self.stats
+                self._stores,
+                self._gather_request(messages, persona),
+                self.settings.deadlines,
+                self.stats,
+                self._outages,
             )
         )
         provider = self._provider(persona)
@@ -238,6 +309,7 @@ class PersonaEngine:
         )
         await self._commit(turn)  # durable before the person sees the reply
         await sink.send(generated.reply)
+        self._mark_answered(batch)  # delivered: a stop from here on must not answer it again
         if generated.result is not None:
             await self._record_usage(last, generated.result)
         return generated.outcome
@@ -288,11 +360,14 @@ class PersonaEngine:
     async def _record_usage(self, message: IncomingMessage, result: ChatResult) -> None:
         tokens = result.usage.input_tokens + result.usage.output_tokens
         self.stats["tokens.used"] += tokens
+        if not self._outages.available("limits"):
+            return
         try:
             await self._stores.limits.add_usage(usage_key(message.identity), self._day(), tokens)
-        except Exception:  # the reply is already delivered; losing one count is the lesser harm
-            self.stats["limits.error"] += 1
-            _log.exception("could not record token usage for %s", message.identity)
+        except Exception as error:  # the reply is already delivered; losing one count is the lesser harm
+            self._outages.failed("limits", error)
+            return
+        self._outages.ok("limits")
 
     # ---- after the turn
 
@@ -323,6 +398,20 @@ class PersonaEngine:
 
     def _day(self) -> str:
         return self._clock().astimezone(UTC).date().isoformat()
+
+
+def _event_key(message: IncomingMessage) -> str:
+    return f"event:{message.platform}:{message.event_id}"
+
+
+def _claim_settings(settings: EngineSettings) -> ClaimSettings:
+    return ClaimSettings(
+        lease_s=settings.claim_lease_s,
+        done_ttl_s=settings.dedup_ttl_s,
+        # Another process's live claim may be a dead one's: wait for its lease, or its turn.
+        wait_elsewhere_s=settings.turn_timeout_s + settings.claim_lease_s,
+        max_hold_s=settings.claim_max_hold_s,
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -29,6 +29,7 @@ from memory.records import (
     Turn,
 )
 from memory.visibility import Visibility, knowledge_scopes
+from persona.outages import Outages
 from persona.personas import PersonaSpec
 from persona.settings import SourceDeadlines
 
@@ -62,9 +63,13 @@ class Gathered:
 
 
 async def gather_context(
-    stores: Stores, request: GatherRequest, deadlines: SourceDeadlines, stats: Counter[str]
+    stores: Stores,
+    request: GatherRequest,
+    deadlines: SourceDeadlines,
+    stats: Counter[str],
+    outages: Outages | None = None,
 ) -> Gathered:
-    source = _Guard(stats)
+    source = _Guard(stats, outages)
     owners = await source.run("links", deadlines.links_s, lambda: stores.links.identities(request.identity))
     visibility = Visibility(
         owners=(owners or frozenset()) | {request.identity},
@@ -169,12 +174,18 @@ def _visible_only(
 class _Guard:
     """Runs one source under its deadline, turning lateness and failure into a default."""
 
-    def __init__(self, stats: Counter[str]) -> None:
+    def __init__(self, stats: Counter[str], outages: Outages | None = None) -> None:
         self._stats = stats
+        self._outages = outages or Outages(stats)
         self.degraded: set[str] = set()
 
     async def run(self, name: str, deadline_s: float, call: Callable[[], Awaitable[T]]) -> T | None:
-        """The source's result, or None when it was late or failed."""
+        """The source's result, or None when it was late or failed. A failing source is an
+        outage: logged once, then skipped (empty at once) until a probe finds it back."""
+        store = f"gather.{name}"
+        if not self._outages.available(store):
+            self._degrade(name, "error")
+            return None
         started = time.perf_counter()
         try:
             async with asyncio.timeout(deadline_s):
@@ -183,10 +194,11 @@ class _Guard:
             self._degrade(name, "timeout")
             _log.warning("gather: %s late after %.0f ms, continuing without it", name, deadline_s * 1000)
             return None
-        except Exception:  # an optional source must never fail the turn; logged and counted
+        except Exception as error:  # an optional source must never fail the turn; logged and counted
             self._degrade(name, "error")
-            _log.exception("gather: %s failed, continuing without it", name)
+            self._outages.failed(store, error)
             return None
+        self._outages.ok(store)
         self._stats[f"gather.{name}.ok"] += 1
         self._stats[f"gather.{name}.ms_total"] += round((time.perf_counter() - started) * 1000)
         return result

@@ -5,6 +5,12 @@ session's queue; when the turn ends, the worker takes ALL of them as the next ba
 turn answers every one (replying to the latest) and the earlier ones resolve as MERGED. The
 worker exits, and the session's slot is dropped, as soon as its queue is empty: idle sessions
 cost nothing. Callers await a future; nothing polls.
+
+Merging is for a person adding a line while the bot answers. Messages that waited longer than
+`merge_window_s` (behind a stuck turn, an outage) or behind a turn that failed are separate
+questions the person is still waiting on: each gets its own turn, oldest first, never one fused
+wall of text. A turn cancelled by `close` resolves as INTERRUPTED, so its event can be answered
+after the restart.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ class Pending:
     outcome: asyncio.Future[TurnOutcome] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
+    queued_at: float = field(default_factory=lambda: asyncio.get_running_loop().time())
 
 
 TurnRunner = Callable[[Sequence[Pending]], Awaitable[TurnOutcome]]
@@ -39,11 +46,13 @@ TurnRunner = Callable[[Sequence[Pending]], Awaitable[TurnOutcome]]
 class _Slot:
     queue: list[Pending] = field(default_factory=list)
     worker: asyncio.Task[None] | None = None
+    last: TurnOutcome = TurnOutcome.ANSWERED
 
 
 class SessionSlots:
-    def __init__(self, run_turn: TurnRunner) -> None:
+    def __init__(self, run_turn: TurnRunner, *, merge_window_s: float = 20.0) -> None:
         self._run_turn = run_turn
+        self._merge_window_s = merge_window_s
         self._slots: dict[SessionKey, _Slot] = {}
         self._closed = False
 
@@ -66,20 +75,29 @@ class SessionSlots:
     async def _serve(self, key: SessionKey, slot: _Slot) -> None:
         try:
             while slot.queue:
-                batch, slot.queue = slot.queue, []
-                await self._serve_batch(batch)
+                batch = self._next_batch(slot)
+                slot.last = await self._serve_batch(batch)
         finally:
             # No await between the empty check and this removal, so no message can be stranded.
             self._slots.pop(key, None)
             for pending in slot.queue:  # only on cancellation (close)
-                _resolve(pending, TurnOutcome.FAILED)
+                _resolve(pending, TurnOutcome.INTERRUPTED)
 
-    async def _serve_batch(self, batch: list[Pending]) -> None:
+    def _next_batch(self, slot: _Slot) -> list[Pending]:
+        """Everything queued, unless the oldest waited too long or the last turn failed."""
+        waited = asyncio.get_running_loop().time() - slot.queue[0].queued_at
+        if waited > self._merge_window_s or slot.last is TurnOutcome.FAILED:
+            batch, slot.queue = slot.queue[:1], slot.queue[1:]
+        else:
+            batch, slot.queue = slot.queue, []
+        return batch
+
+    async def _serve_batch(self, batch: list[Pending]) -> TurnOutcome:
         try:
             outcome = await self._run_turn(batch)
         except asyncio.CancelledError:
             for pending in batch:
-                _resolve(pending, TurnOutcome.FAILED)
+                _resolve(pending, TurnOutcome.INTERRUPTED)
             raise
         except Exception:  # the session worker's error boundary: a bug fails one turn, not the session
             _log.exception("turn failed unexpectedly in session %s", batch[-1].message.session)
@@ -87,10 +105,11 @@ class SessionSlots:
         for pending in batch[:-1]:
             _resolve(pending, TurnOutcome.MERGED)
         _resolve(batch[-1], outcome)
+        return outcome
 
     async def close(self, grace_s: float = 5.0) -> None:
         """Refuse new messages, let running turns finish for `grace_s`, then cancel the rest
-        (their callers get FAILED). Idempotent."""
+        (their callers get INTERRUPTED). Idempotent."""
         self._closed = True
         workers = [slot.worker for slot in self._slots.values() if slot.worker is not None]
         if workers:

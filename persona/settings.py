@@ -49,6 +49,16 @@ class EngineSettings(BaseModel):
     jobs: JobSettings = Field(default_factory=JobSettings)
     rate_limit_per_minute: int = Field(default=20, ge=0)  # 0 = unlimited
     daily_token_quota: int = Field(default=200_000, ge=0)  # per identity per UTC day; 0 = unlimited
-    dedup_ttl_s: float = Field(default=7 * 24 * 3600.0, gt=0)
+    dedup_ttl_s: float = Field(default=7 * 24 * 3600.0, gt=0)  # how long an answered event is refused
+    # An event in progress is claimed under this lease, renewed while its turn waits and runs: a
+    # process that dies mid-turn frees it within the lease, and its re-delivery is answered.
+    claim_lease_s: float = Field(default=10.0, gt=0)
+    claim_max_hold_s: float = Field(default=900.0, gt=0)  # admitted but never settled: released
+    # A turn that runs longer is stopped with a friendly line (and gives up its session lock).
+    turn_timeout_s: float = Field(default=180.0, gt=0)
+    # Messages that waited longer than this (behind a stuck turn or an outage) get a turn each
+    # instead of being merged into one.
+    merge_window_s: float = Field(default=20.0, gt=0)
+    outage_probe_s: float = Field(default=5.0, gt=0)  # while a store is down, try it this often
     link_code_ttl_s: float = Field(default=600.0, gt=0)
     admins: frozenset[str] = frozenset()  # identities ("discord:1234") allowed admin commands

@@ -91,6 +91,7 @@ class TurnOutcome(enum.Enum):
     DUPLICATE = "duplicate"  # the event id was seen before; nothing sent
     LIMITED = "limited"  # rate limit or quota; one polite line sent
     FAILED = "failed"  # provider outage etc.; one friendly line sent
+    INTERRUPTED = "interrupted"  # the engine stopped before answering; answered after the restart
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -21,7 +21,7 @@ from adapters.discord.settings import DiscordSettings, ResolvedPolicy
 from adapters.discord.sink import ChannelSurface, StreamingSink, safe_mentions
 from adapters.discord.translate import MessageFacts, facts_from_message, to_incoming
 from adapters.discord.triggers import Decision, decide
-from persona.api import Engine
+from persona.api import Admission, Engine
 
 _log = logging.getLogger(__name__)
 
@@ -198,6 +198,12 @@ class DiscordAdapter:
     async def _answer(
         self, message: discord.Message, facts: MessageFacts, policy: ResolvedPolicy, bot_id: int
     ) -> None:
+        # The engine's gate first: a duplicate or rate-limited message costs no download,
+        # no speech-to-text and no thread.
+        admission = await self._engine.admit(to_incoming(facts, bot_user_id=bot_id, policy=policy))
+        if not admission.admitted:
+            await self._refuse(message, admission)
+            return
         attachments = await load_attachments(
             message.attachments, limits=self._settings.attachments, transcriber=self._transcriber
         )
@@ -214,17 +220,31 @@ class DiscordAdapter:
             reply_to=None if thread is not None else message,
             mention=message.author,
         )
-        sink = StreamingSink(
-            surface,
-            edit_interval=self._settings.stream_edit_interval,
-            typing=self._settings.typing,
-            typing_refresh=self._settings.typing_refresh,
-        )
+        sink = self._sink(surface)
         try:
             outcome = await self._engine.submit(incoming, sink)
         finally:
             await sink.aclose()
         _log.debug("message %s: %s", message.id, outcome.value)
+
+    async def _refuse(self, message: discord.Message, admission: Admission) -> None:
+        """A refused message gets its polite line (limits) or nothing (a duplicate)."""
+        _log.debug("message %s not admitted: %s", message.id, admission.outcome)
+        if admission.reply is None:
+            return
+        sink = self._sink(ChannelSurface(message.channel, reply_to=message, mention=message.author))
+        try:
+            await sink.send(admission.reply)
+        finally:
+            await sink.aclose()
+
+    def _sink(self, surface: ChannelSurface) -> StreamingSink:
+        return StreamingSink(
+            surface,
+            edit_interval=self._settings.stream_edit_interval,
+            typing=self._settings.typing,
+            typing_refresh=self._settings.typing_refresh,
+        )
 
     async def _auto_thread(
         self, message: discord.Message, facts: MessageFacts, policy: ResolvedPolicy, bot_id: int

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import replace
 from typing import Any
 
 import discord
@@ -59,13 +60,30 @@ class CommandHandler:
             edit_interval=self._settings.stream_edit_interval,
             typing=False,
         )
-        message = self._context(interaction, prompt)
+        message = self._asked(interaction, prompt)
         try:
+            admission = await self._engine.admit(message)
+            if not admission.admitted:
+                if admission.reply is not None:
+                    await sink.send(admission.reply)
+                return
             outcome = await self._engine.submit(message, sink)
         finally:
             await sink.aclose()
         if outcome is TurnOutcome.MERGED:
             await interaction.edit_original_response(content=MERGED_NOTE)
+
+    def _asked(self, interaction: discord.Interaction, prompt: str) -> IncomingMessage:
+        """/ask as a message in its channel: the room's persona, model and session policy apply."""
+        message = self._context(interaction, prompt)
+        policy = self._settings.policy_for(
+            guild_id=interaction.guild_id,
+            channel_id=int(message.room_id),
+            thread_id=int(message.thread_id) if message.thread_id is not None else None,
+        )
+        return replace(
+            message, persona=policy.persona, model=policy.model, per_user_session=policy.per_user_session
+        )
 
     async def _run(
         self,

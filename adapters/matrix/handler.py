@@ -37,7 +37,7 @@ from adapters.matrix.triggers import (
     read_relations,
     strip_reply_fallback,
 )
-from persona.api import Command, CommandName, Engine
+from persona.api import Admission, Command, CommandName, Engine
 from persona.inbound import normalise
 from persona.types import IncomingMessage
 
@@ -122,9 +122,26 @@ class EventHandler:
             if policy.observe:
                 await self._engine.observe(message)
             return
+        # The engine's gate before the media: a duplicate or rate-limited voice message is
+        # never downloaded or transcribed.
+        admission = await self._engine.admit(message)
+        if not admission.admitted:
+            await self._refuse(message, admission, relations.thread_root)
+            return
         if isinstance(event, _MEDIA_EVENTS):
             message = await self._with_attachment(message, content)
         await self._submit(message, relations.thread_root)
+
+    async def _refuse(self, message: IncomingMessage, admission: Admission, thread_root: str | None) -> None:
+        """A refused message gets its polite line (limits) or nothing (a duplicate)."""
+        _log.debug("matrix: %s not admitted: %s", message.event_id, admission.outcome)
+        if admission.reply is None:
+            return
+        sink = self._sink(message, thread_root)
+        try:
+            await sink.send(admission.reply)
+        finally:
+            await sink.close()
 
     async def _with_attachment(self, message: IncomingMessage, content: dict[str, Any]) -> IncomingMessage:
         """Media is fetched only once the bot is addressed, never for room chatter."""

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -48,6 +49,9 @@ class MatrixSink:
         self._last_edit = 0.0
         self._typing_task: asyncio.Task[None] | None = None
         self._closed = False
+        # One transaction id per reply part or edit, kept across the transport's retries.
+        self._txn_prefix = f"familiar-{uuid.uuid4().hex}"
+        self._txn_count = 0
 
     async def typing(self) -> None:
         if self._closed:
@@ -119,7 +123,7 @@ class MatrixSink:
         if first or self._thread_root is not None:
             content["m.relates_to"] = reply_relation(reply_to=self._reply_to, thread_root=self._thread_root)
         content["m.mentions"] = {}  # never ping anyone by accident (the reply relation shows whom)
-        event_id = await self._transport.send(self._room_id, content)
+        event_id = await self._transport.send(self._room_id, content, txn_id=self._next_txn())
         if event_id is not None:
             self._on_sent(event_id)
         return event_id
@@ -127,9 +131,15 @@ class MatrixSink:
     async def _edit(self, event_id: str, text: str) -> None:
         new_content: dict[str, Any] = message_content(text, msgtype=self._settings.msgtype)
         new_content["m.mentions"] = {}
-        edited = await self._transport.send(self._room_id, edit_content(event_id, new_content))
+        edited = await self._transport.send(
+            self._room_id, edit_content(event_id, new_content), txn_id=self._next_txn()
+        )
         if edited is not None:
             self._on_sent(edited)
+
+    def _next_txn(self) -> str:
+        self._txn_count += 1
+        return f"{self._txn_prefix}-{self._txn_count}"
 
     async def _keep_typing(self) -> None:
         timeout_ms = self._settings.typing_timeout_ms

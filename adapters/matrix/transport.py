@@ -41,9 +41,13 @@ class Transport:
     def user_id(self) -> str:
         return str(self._client.user_id)
 
-    async def send(self, room_id: str, content: dict[str, Any]) -> str | None:
-        """Send one m.room.message; the event id, or None after retries are spent (logged)."""
-        txn_id = uuid.uuid4().hex  # one per message, not per attempt: the server de-duplicates
+    async def send(self, room_id: str, content: dict[str, Any], *, txn_id: str | None = None) -> str | None:
+        """Send one m.room.message; the event id, or None after retries are spent (logged).
+
+        Every attempt carries the same transaction id (`txn_id`, else one made here), so a retry
+        after a response lost on the way back is recognised by the homeserver, not posted twice.
+        """
+        txn_id = txn_id or f"familiar-{uuid.uuid4().hex}"
         for attempt in range(self._send_retries + 1):
             delay = await self._send_once(room_id, content, txn_id)
             if delay is None or isinstance(delay, str):

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from memory.base import DeadLetter, OutboxJob, RateDecision, Stores, Tombstone
+from memory.base import Claim, DeadLetter, OutboxJob, RateDecision, Stores, Tombstone
 from memory.records import (
     Dossier,
     Fact,
@@ -85,16 +85,42 @@ class InMemoryHistory(_Knobs):
 
 
 class InMemoryDedup(_Knobs):
-    def __init__(self) -> None:
-        self.claimed: dict[str, float] = {}
+    """Claims by key: (owner or None once answered, expiry). `another_process()` is a second
+    holder on the same state, as a restarted or second process sees a persistent store."""
 
-    async def claim(self, key: str, ttl_s: float) -> bool:
+    def __init__(self, shared: dict[str, tuple[str | None, float]] | None = None) -> None:
+        self.claimed: dict[str, tuple[str | None, float]] = {} if shared is None else shared
+        self.owner = secrets.token_hex(4)
+
+    def another_process(self) -> InMemoryDedup:
+        return InMemoryDedup(self.claimed)
+
+    async def claim(self, key: str, lease_s: float) -> Claim:
         await self._io()
         now = time.monotonic()
-        if self.claimed.get(key, 0.0) > now:
-            return False
-        self.claimed[key] = now + ttl_s
-        return True
+        owner, expires = self.claimed.get(key, (None, 0.0))
+        if expires > now:
+            if owner is None:
+                return Claim.DONE
+            return Claim.HERE if owner == self.owner else Claim.ELSEWHERE
+        self.claimed[key] = (self.owner, now + lease_s)
+        return Claim.RESUMED if owner is not None else Claim.NEW
+
+    async def renew(self, keys: Sequence[str], lease_s: float) -> int:
+        await self._write()
+        mine = [key for key in keys if self.claimed.get(key, (None, 0.0))[0] == self.owner]
+        for key in mine:
+            self.claimed[key] = (self.owner, time.monotonic() + lease_s)
+        return len(mine)
+
+    async def complete(self, key: str, ttl_s: float) -> None:
+        await self._write()
+        self.claimed[key] = (None, time.monotonic() + ttl_s)
+
+    async def release(self, key: str) -> None:
+        await self._write()
+        if self.claimed.get(key, (None, 0.0))[0] == self.owner:
+            del self.claimed[key]
 
 
 class InMemoryLimits(_Knobs):

@@ -7,6 +7,7 @@ configuration (`REDIS_URL`) and nothing else may notice.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from memory.base import EventDedup, HistoryStore, RateLimiter
+from memory.base import Claim, EventDedup, HistoryStore, RateLimiter
 from memory.records import Turn, Visibility
 from memory.redis.dedup import RedisEventDedup
 from memory.redis.history import RedisHistoryStore
@@ -289,33 +290,70 @@ async def test_history_survives_a_restart(ops: Ops) -> None:
     assert ids(await second.recent("discord:room1", 5, visibility=IN_ROOM1)) == ["e1"]
 
 
-# --- dedup ---------------------------------------------------------------------------------
+# --- dedup: in progress under a lease, then answered -------------------------------------
 
 
-async def test_a_key_is_claimed_once(ops: Ops) -> None:
-    dedup = await ops.dedup()
-    assert await dedup.claim("discord:msg1", 60)
-    assert not await dedup.claim("discord:msg1", 60)
-    assert await dedup.claim("discord:msg2", 60)
+async def test_a_key_is_handed_out_once_while_in_progress_and_never_once_answered(ops: Ops) -> None:
+    holder, other = await ops.dedup(), await ops.dedup()
+    assert await holder.claim("discord:msg1", 60) is Claim.NEW
+    assert await holder.claim("discord:msg1", 60) is Claim.HERE  # a re-delivery mid-turn
+    assert await other.claim("discord:msg1", 60) is Claim.ELSEWHERE
+    await holder.complete("discord:msg1", 3600)
+    assert await holder.claim("discord:msg1", 60) is Claim.DONE
+    assert await other.claim("discord:msg1", 60) is Claim.DONE
+    assert await other.claim("discord:msg2", 60) is Claim.NEW
 
 
-async def test_a_claim_survives_a_restart(ops: Ops) -> None:
+async def test_an_answered_claim_survives_a_restart(ops: Ops) -> None:
     before = await ops.dedup()
-    assert await before.claim("discord:msg1", 3600)
+    assert await before.claim("discord:msg1", 60) is Claim.NEW
+    await before.complete("discord:msg1", 3600)
     await before.close()
 
     after = await ops.dedup()
-    assert not await after.claim("discord:msg1", 3600)
+    assert await after.claim("discord:msg1", 60) is Claim.DONE
 
 
-async def test_a_claim_expires_after_its_ttl(ops: Ops) -> None:
-    dedup = await ops.dedup()
-    assert await dedup.claim("discord:msg1", 0.15)
-    assert not await dedup.claim("discord:msg1", 0.15)
+async def test_a_claim_whose_holder_died_is_resumed_once_after_its_lease(ops: Ops) -> None:
+    dead = await ops.dedup()
+    assert await dead.claim("discord:msg1", 0.15) is Claim.NEW  # then killed: never renewed
+    restarted, third = await ops.dedup(), await ops.dedup()
+    assert await restarted.claim("discord:msg1", 60) is Claim.ELSEWHERE
 
     await ops.elapse(0.2)
-    assert await dedup.claim("discord:msg1", 0.15)
-    assert not await dedup.claim("discord:msg1", 0.15)
+    assert await restarted.claim("discord:msg1", 60) is Claim.RESUMED
+    assert await third.claim("discord:msg1", 60) is Claim.ELSEWHERE
+    assert await dead.renew(["discord:msg1"], 60) == 0  # no longer the dead one's
+
+
+async def test_renewing_keeps_a_claim_past_its_first_lease(ops: Ops) -> None:
+    holder, other = await ops.dedup(), await ops.dedup()
+    assert await holder.claim("discord:msg1", 0.3) is Claim.NEW
+    await ops.elapse(0.2)
+    assert await holder.renew(["discord:msg1", "discord:unknown"], 0.3) == 1
+    assert await other.renew(["discord:msg1"], 0.3) == 0
+    await ops.elapse(0.2)
+    assert await other.claim("discord:msg1", 0.3) is Claim.ELSEWHERE
+
+
+async def test_a_released_claim_is_handed_out_again_at_once(ops: Ops) -> None:
+    holder, other = await ops.dedup(), await ops.dedup()
+    assert await holder.claim("discord:msg1", 60) is Claim.NEW
+    await other.release("discord:msg1")  # not its claim: nothing happens
+    assert await other.claim("discord:msg1", 60) is Claim.ELSEWHERE
+
+    await holder.release("discord:msg1")  # stopped before answering
+    assert await other.claim("discord:msg1", 60) is Claim.NEW
+
+
+async def test_an_answered_claim_expires_after_its_ttl(ops: Ops) -> None:
+    dedup = await ops.dedup()
+    assert await dedup.claim("discord:msg1", 60) is Claim.NEW
+    await dedup.complete("discord:msg1", 0.15)
+    assert await dedup.claim("discord:msg1", 60) is Claim.DONE
+
+    await ops.elapse(0.2)
+    assert await dedup.claim("discord:msg1", 60) is Claim.NEW
 
 
 async def test_concurrent_claims_of_one_key_yield_exactly_one_winner(ops: Ops) -> None:
@@ -323,7 +361,7 @@ async def test_concurrent_claims_of_one_key_yield_exactly_one_winner(ops: Ops) -
     stores = [await ops.dedup(), await ops.dedup()]
     results = await asyncio.gather(*(stores[i % 2].claim("discord:hot", 60) for i in range(40)))
 
-    assert results.count(True) == 1
+    assert sum(result.won for result in results) == 1
 
 
 # --- rate limits and usage -----------------------------------------------------------------
@@ -390,3 +428,14 @@ async def test_concurrent_usage_adds_are_not_lost(ops: Ops) -> None:
     await asyncio.gather(*(limits.add_usage("user:alice", "2026-11-24", 10) for _ in range(25)))
 
     assert await limits.usage("user:alice", "2026-11-24") == 250
+
+
+async def test_claims_from_before_leases_count_as_answered(db: Database) -> None:
+    # A data directory written by the previous version: no owner column, every claim answered.
+    await db.execute("CREATE TABLE dedup (key TEXT PRIMARY KEY, expires_at REAL NOT NULL)")
+    await db.execute("INSERT INTO dedup VALUES ('discord:old', ?)", (time.time() + 3600,))
+    dedup = SqliteEventDedup(db)
+    await dedup.start()
+
+    assert await dedup.claim("discord:old", 60) is Claim.DONE
+    assert await dedup.claim("discord:new", 60) is Claim.NEW

@@ -13,7 +13,7 @@ from memory.redis.dedup import RedisEventDedup
 from memory.redis.history import RedisHistoryStore
 from memory.redis.keys import text
 from memory.redis.limits import RedisRateLimiter
-from memory.redis.lock import LockTimeout, RedisSessionLock, RedisSessionLocks
+from memory.redis.lock import LockLost, LockTimeout, RedisSessionLock, RedisSessionLocks
 
 pytestmark = pytest.mark.redis
 
@@ -142,3 +142,35 @@ async def test_context_manager_waits_then_gives_up(redis_client: Redis) -> None:
     # Released on exit: the next holder gets it at once.
     async with RedisSessionLock(redis_client, "discord:room1", wait_s=0.05) as again:
         assert again.held
+
+
+async def test_a_holder_keeps_its_short_lease_alive_while_it_works(redis_client: Redis) -> None:
+    async with RedisSessionLock(redis_client, "discord:room1", ttl_s=0.3):
+        await asyncio.sleep(1.0)  # more than three leases
+        assert not await RedisSessionLock(redis_client, "discord:room1").try_acquire()
+    assert await RedisSessionLock(redis_client, "discord:room1").try_acquire()
+
+
+async def test_a_dead_holders_lock_frees_within_its_lease(redis_client: Redis) -> None:
+    dead = RedisSessionLock(redis_client, "discord:room1", ttl_s=0.3)
+    assert await dead.try_acquire()  # acquired, then the process died: nobody renews it
+
+    # Bounded by the lease plus a margin, never by the longest turn.
+    assert await RedisSessionLock(redis_client, "discord:room1").acquire(timeout_s=0.3 + 2.0)
+
+
+async def test_a_lock_taken_by_another_holder_stops_the_body(redis_client: Redis) -> None:
+    progress: list[str] = []
+
+    async def turn() -> None:
+        async with RedisSessionLock(redis_client, "discord:room1", ttl_s=0.3):
+            # Its lease lapsed (a stalled loop, say) and another process took the session.
+            await redis_client.set("familiar:lock:discord:room1", b"someone-else")
+            progress.append("started")
+            await asyncio.sleep(5.0)
+            progress.append("finished")
+
+    with pytest.raises(LockLost):
+        await turn()
+    assert progress == ["started"]
+    assert await redis_client.get("familiar:lock:discord:room1") == b"someone-else"

@@ -321,7 +321,7 @@ async def test_a_closed_engine_answers_nothing_and_leaves_the_event_unclaimed() 
     sink = RecordingSink()
     assert await engine.submit(message("late", event_id="late"), sink) is TurnOutcome.FAILED
     assert sink.sent == []
-    assert await dedup.claim("event:terminal:late", 60)
+    assert (await dedup.claim("event:terminal:late", 60)).won
 
 
 async def test_constraints_survive_a_fact_store_outage() -> None:

@@ -62,12 +62,13 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    async def start(self) -> None:
+    async def start(self, *, port: int | None = None) -> None:
+        """Start on a free port, or on `port` (a restart where clients still point)."""
         if self._binary is None:
             raise FileNotFoundError("redis-server not found (install it: apt-get install redis-server)")
         # Another process may take the port between our probe and redis binding it: retry.
         for attempt in range(1, _START_ATTEMPTS + 1):
-            self.port = free_port()
+            self.port = port or free_port()
             self._process = await asyncio.create_subprocess_exec(
                 self._binary,
                 *("--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"),

@@ -1,7 +1,7 @@
 """A hand-written `Engine` for adapter tests: streams partials, replies, de-duplicates event ids.
 
-Dedup follows the engine contract: an event id seen before is answered with DUPLICATE and nothing
-is sent. Given a path, the seen ids persist (like the real engine's store) so a restarted adapter
+Dedup follows the engine contract: `admit` refuses an event id seen before (DUPLICATE), and
+nothing is sent. Given a path, the seen ids persist (like the real engine's store) so a restarted adapter
 that receives an old event again does not answer it twice.
 """
 
@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
-from persona.api import Command, CommandResult
+from persona.api import Admission, Command, CommandResult
 from persona.types import IncomingMessage, Reply, ReplySink, TurnOutcome
 
 
@@ -36,6 +37,7 @@ class FakeEngine:
         self.commands: list[Command] = []
         self.observed: list[IncomingMessage] = []
         self.answered = asyncio.Event()
+        self._admitted: set[str] = set()
 
     def _seen(self) -> set[str]:
         if self._dedup_path is None or not self._dedup_path.exists():
@@ -47,10 +49,20 @@ class FakeEngine:
             seen = self._seen() | {event_id}
             self._dedup_path.write_text(json.dumps(sorted(seen)))
 
-    async def submit(self, message: IncomingMessage, sink: ReplySink) -> TurnOutcome:
-        if message.event_id in self._seen():
+    async def admit(self, message: IncomingMessage) -> Admission:
+        admission = Admission(admitted=True, persona="test", model="m", session=message.session)
+        if message.event_id in self._seen() | self._admitted:
             self.duplicates.append(message.event_id)
-            return TurnOutcome.DUPLICATE
+            return replace(admission, admitted=False, outcome=TurnOutcome.DUPLICATE)
+        self._admitted.add(message.event_id)
+        return admission
+
+    async def submit(self, message: IncomingMessage, sink: ReplySink) -> TurnOutcome:
+        if message.event_id not in self._admitted:
+            admission = await self.admit(message)
+            if not admission.admitted:
+                return TurnOutcome.DUPLICATE
+        self._admitted.discard(message.event_id)
         self._remember(message.event_id)
         self.submitted.append(message)
         await sink.typing()

@@ -11,7 +11,7 @@ import pytest
 
 from adapters.terminal import TerminalAdapter, TerminalSettings
 from adapters.terminal.commands import parse_command
-from persona.api import Command, CommandResult
+from persona.api import Admission, Command, CommandResult
 from persona.types import IncomingMessage, Reply, ReplySink, TurnOutcome
 
 
@@ -50,6 +50,9 @@ class _Engine:
     def __init__(self) -> None:
         self.messages: list[IncomingMessage] = []
         self.commands: list[Command] = []
+
+    async def admit(self, message: IncomingMessage) -> Admission:
+        return Admission(admitted=True, persona="p", model="m", session=message.session)
 
     async def submit(self, message: IncomingMessage, sink: ReplySink) -> TurnOutcome:
         self.messages.append(message)
