@@ -13,7 +13,7 @@ __all__ = ["llm_server"]
 
 ALICE = Person(platform="discord", user_id="111", name="Alice")
 MESSAGES = 3
-CALLS_PER_REPLY = 3  # the first attempt and the chain's two retries
+CALLS_PER_REPLY = 3  # at most: the first attempt and the chain's two retries (fewer once the circuit opens)
 
 
 async def test_a_429_phase_costs_bounded_calls_and_no_learning(llm_server: LLMServer, tmp_path: Path) -> None:
@@ -34,6 +34,7 @@ async def test_a_429_phase_costs_bounded_calls_and_no_learning(llm_server: LLMSe
         assert exported["facts"] == []
 
         # The provider is back: the next message is answered and learned from, once.
+        llm_server.end_script()
         outcome, _ = await chat.send(dm(ALICE, "my sister is called Ines, by the way"))
         assert outcome is TurnOutcome.ANSWERED
         assert len(extraction_requests(llm_server)) == 1

@@ -51,6 +51,7 @@ API
         .latency_s           fixed delay before every chat response (benchmarks); mutable
         .stream_chunk_delay_s delay between streamed chunks; mutable
         .pending_behaviours(endpoint="chat")  how many scripted behaviours are left
+        .end_script(endpoint="chat")          drop the ones left (an outage is over)
         .release_hangs()     let every hanging request finish (close() also does it)
 
 Behaviours (module-level constructors)
@@ -398,6 +399,10 @@ class LLMServer:
 
     def pending_behaviours(self, endpoint: Endpoint = "chat") -> int:
         return len(self._queues[endpoint])
+
+    def end_script(self, endpoint: Endpoint = "chat") -> None:
+        """Drop the scripted behaviours not yet served: the outage they stood for is over."""
+        self._queues[endpoint].clear()
 
     def release_hangs(self) -> None:
         self._release.set()
