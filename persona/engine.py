@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from memory.base import Claim, Stores
+from memory.records import Turn
 from persona.api import Admission, Command, CommandResult
 from persona.bindings import PersonaBindings
 from persona.claims import ClaimSettings, EventClaims
@@ -305,7 +306,7 @@ class PersonaEngine:
             session=str(last.session),
             visibility=gathered.visibility,
             finished_at=self._clock(),
-            context=next((t.text for t in reversed(gathered.history) if t.role == "assistant"), ""),
+            context=_last_line_to(gathered.history, gathered.visibility.owners),
         )
         await self._commit(turn)  # durable before the person sees the reply
         await sink.send(generated.reply)
@@ -398,6 +399,12 @@ class PersonaEngine:
 
     def _day(self) -> str:
         return self._clock().astimezone(UTC).date().isoformat()
+
+
+def _last_line_to(history: Sequence[Turn], owners: frozenset[str]) -> str:
+    """The persona's last line to this person: it is embedded with what they say next. In a room
+    the last line may answer someone else, whose words must not enter this person's memories."""
+    return next((t.text for t in reversed(history) if t.role == "assistant" and t.owner in owners), "")
 
 
 def _event_key(message: IncomingMessage) -> str:

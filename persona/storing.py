@@ -77,7 +77,6 @@ def memory_items(turn: CompletedTurn) -> list[MemoryItem]:
         last = turn.messages[-1]
         reply_id = f"{last.platform}:{turn.reply_event_id}"
         answered = {m.identity: m for m in reversed(turn.messages)}  # each person's latest message
-        asked = "\n".join(message_text(m) for m in turn.messages)
         for identity, message in answered.items():
             items.append(
                 MemoryItem(
@@ -93,7 +92,8 @@ def memory_items(turn: CompletedTurn) -> list[MemoryItem]:
                     room_id=message.room_id,
                     thread_id=message.thread_id,
                     persona=turn.persona,
-                    context=asked,
+                    # what this person asked: another's words stay out of their memories
+                    context="\n".join(message_text(m) for m in turn.messages if m.identity == identity),
                 )
             )
     return items

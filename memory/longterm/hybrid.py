@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections import defaultdict
@@ -516,8 +517,21 @@ class HybridMemory:
                 if i.kind == "derived" and needle not in i.text.casefold() and sources & set(i.source_ids)
             ]
         await self._delete(items)
+        if phrase is not None:
+            await self._scrub_context(everything, items, phrase.casefold())
         _log.info("forgot %d long-term memories", len(items))
         return len(items)
+
+    async def _scrub_context(
+        self, everything: Sequence[MemoryItem], gone: Sequence[MemoryItem], needle: str
+    ) -> None:
+        """An item kept whose context (the line it answered) holds the phrase is indexed again
+        without that context: its own words stay, the forgotten ones leave every index."""
+        removed = {i.id for i in gone}
+        stale = [i for i in everything if i.id not in removed and needle in i.context.casefold()]
+        if stale:
+            await self._delete(stale)
+            await self.add([dataclasses.replace(i, context="") for i in stale])
 
     async def remove(self, owners: frozenset[str], ids: Sequence[str]) -> int:
         await self.start()

@@ -242,7 +242,11 @@ async def test_memory_shows_the_asker_and_export_returns_everything_with_provena
         exported = await chat.export(dm(ALICE, ""))
         assert exported["identities"] == [ALICE.identity]
         assert {t["text"] for t in exported["history"] if t["role"] == "user"} == {hamburg.text, bremen.text}
-        assert {m["text"] for m in exported["memories"] if m["role"] == "user"} == {hamburg.text, bremen.text}
+        turns = {m["text"] for m in exported["memories"] if m["role"] == "user" and m["kind"] == "turn"}
+        assert turns == {hamburg.text, bremen.text}
+        # What was learned is a memory too, leading back to its turn; the corrected city's is gone.
+        derived = [m for m in exported["memories"] if m["kind"] == "derived"]
+        assert [(m["text"], m["source_ids"]) for m in derived] == [("home city: Bremen", [bremen.event_id])]
         by_value = {f["value"]: f for f in exported["facts"]}
         assert by_value["Hamburg"]["superseded_by"] == by_value["Bremen"]["id"]
         assert by_value["Hamburg"]["source_ids"] == [hamburg.event_id]

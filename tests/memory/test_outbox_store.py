@@ -11,13 +11,14 @@ import pytest
 from redis.asyncio import Redis
 
 from memory.base import OutboxJob
-from memory.records import Turn
+from memory.records import Turn, Visibility
 from memory.redis.history import RedisHistoryStore
 from memory.sqlite.db import Database
 from memory.sqlite.history import SqliteHistoryStore
 from memory.sqlite.outbox import SqliteOutbox
 
 ALICE, BOB = "discord:alice", "discord:bob"
+ALICE_DM = Visibility(owners=frozenset({ALICE}), scope="dm")
 
 
 def turn(event_id: str, text: str, *, owner: str = ALICE) -> Turn:
@@ -33,6 +34,10 @@ def turn(event_id: str, text: str, *, owner: str = ALICE) -> Turn:
         platform="discord",
         room_id="dm",
     )
+
+
+async def said(history: SqliteHistoryStore | RedisHistoryStore) -> list[str]:
+    return [t.text for t in await history.recent("discord:dm:-:*", 10, visibility=ALICE_DM)]
 
 
 def job(
@@ -53,7 +58,7 @@ async def test_history_and_jobs_commit_together_and_jobs_stay_until_done(db: Dat
     history, outbox = await _outbox(db)
     await outbox.commit([turn("e1", "my bike is green")], [job("memory:e1"), job("hook:facts:e1")])
 
-    assert [t.text for t in await history.recent("discord:dm:-:*", 10)] == ["my bike is green"]
+    assert await said(history) == ["my bike is green"]
     assert [j.key for j in await outbox.pending()] == ["memory:e1", "hook:facts:e1"]
     await outbox.done("memory:e1")
     assert [j.key for j in await outbox.pending()] == ["hook:facts:e1"]
@@ -65,7 +70,7 @@ async def test_a_failed_commit_stores_neither_the_turn_nor_its_jobs(db: Database
     broken = OutboxJob(key="x", kind="memory", payload=None, owners=frozenset(), origin_ts=0.0)  # type: ignore[arg-type]
     with pytest.raises(Exception, match="NOT NULL"):
         await outbox.commit([turn("e2", "lost together")], [broken])
-    assert await history.recent("discord:dm:-:*", 10) == []
+    assert await said(history) == []
     assert [j.key for j in await outbox.pending()] == ["memory:e1"]
 
 
@@ -114,7 +119,7 @@ async def test_history_in_redis_is_appended_there_and_jobs_recorded_here(
 
     await outbox.commit([turn("e1", "kept in redis")], [job("memory:e1")])
 
-    assert [t.text for t in await history.recent("discord:dm:-:*", 10)] == ["kept in redis"]
+    assert await said(history) == ["kept in redis"]
     assert [j.key for j in await outbox.pending()] == ["memory:e1"]
 
 

@@ -8,6 +8,7 @@ A fact the person corrected must never be recalled above its correction.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -180,3 +181,21 @@ async def test_forgetting_a_turn_forgets_what_was_learned_from_it(memory: Hybrid
     )
     assert await memory.forget(frozenset({ALICE}), "1531x84") == 2
     assert await memory.export(frozenset({ALICE})) == []
+
+
+async def test_a_forgotten_phrase_leaves_the_context_of_the_lines_that_answered_it(
+    memory: HybridMemory,
+) -> None:
+    await memory.add(
+        [
+            said("p8", "assistant", "Got it: your locker code is 4471.", 5),
+            dataclasses.replace(
+                said("a8", "user", "Thanks, that's all for today.", 5), context="your locker is 4471"
+            ),
+        ]
+    )
+    assert await memory.forget(frozenset({ALICE}), "4471") == 1  # the line that said it
+    kept = await memory.export(frozenset({ALICE}))
+    assert [(i.id, i.context) for i in kept] == [("a8", "")]  # the line after it keeps its own words
+    hits = await memory.search(ask("4471", k=5))
+    assert all("4471" not in h.item.text + h.item.context for h in hits)

@@ -55,7 +55,7 @@ def test_the_token_counter_never_raises_on_invalid_text() -> None:
 
 def test_a_merged_turn_of_huge_messages_is_cut_to_the_persona_budget() -> None:
     spec = persona(context_tokens=16_000, reply_max_tokens=800)
-    counter = TokenCounter.for_model("gpt-4o")
+    counter = TokenCounter()
     merged = [message(f"{i} " + "lorem ipsum dolor sit amet " * 4000, event_id=f"m{i}") for i in range(5)]
     built = build_prompt(
         persona=spec, messages=merged, gathered=Gathered(visibility=VIS), count=counter.count
