@@ -18,14 +18,13 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from memory.embeddings.base import Embedder, EmbeddingMismatchError
 from memory.lexical import LexicalDoc, LexicalIndex, partition_token
 from memory.longterm import partitions
+from memory.longterm.exact import Rows, exact_rankings
 from memory.longterm.fusion import collapse_near_duplicates, recency_bonus, reciprocal_rank_fusion
 from memory.longterm.rows import (
     ADDED_COLUMNS,
@@ -36,9 +35,9 @@ from memory.longterm.rows import (
     from_row,
     pack_vector,
     to_row,
-    unpack_vectors,
 )
 from memory.longterm.subject import from_persona_view, question_side
+from memory.longterm.tuning import RetrievalTuning
 from memory.records import DM_SCOPE, MemoryHit, MemoryItem, MemoryQuery, Visibility
 from memory.sqlite.db import Database
 from memory.timeparse import TimeRange, parse_time_range
@@ -50,51 +49,6 @@ _CONTEXT_CHARS = 300
 _LEXICAL_NAME = "ltm_lex"
 _COLLECTION_PREFIX = "ltm-"  # every long-term memory collection (see partitions)
 _ROOM_PREFIX = "ltm-r-"  # the room partitions (partitions.room_collection)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RetrievalTuning:
-    candidates: int = 40  # per ranked list, at least; 4 x k when k is larger
-    # Conversation is paraphrase-heavy ("we signed the lease on Alder Street" for "where do I
-    # live?"): meaning ranks the evidence better than shared words do, so it gets the larger vote.
-    dense_weight: float = 1.5
-    lexical_weight: float = 1.0
-    time_weight: float = 1.5  # each of the two interval-restricted lists
-    # A tie-breaker between near neighbours only: on real conversations months long (LoCoMo dev,
-    # tuned part) 0.15 cost 0.6-0.9 points of R@10 against none, 0.05 none at all.
-    recency_weight: float = 0.05
-    # Smaller than the customary 60: with few ranked lists, k = 60 made first and fifth place
-    # nearly equal, so agreement between lists and the recency bonus decided the order.
-    rrf_k: float = 30.0
-    # A question about one side's words ("what did I say...", "what did you paint...") scales the
-    # other side's lines by this: kept, since an answer often spans both sides, but behind.
-    # Measured 0.2-0.7: 0.5 best on real conversations (LoCoMo dev, tuned part); our hand-written
-    # set, whose persona lines are mostly questions back, prefers 0.3 (+2.5 R@10 there, -1.4 here).
-    other_side_weight: float = 0.5
-    # Derived statements rank as turns do: 0.5-1.6 measured, 0.7 to 1.0 within noise.
-    derived_weight: float = 1.0
-    # The line an item answered is indexed for BM25 with it, as it is embedded with it (R@5 +1.5).
-    lexical_context: bool = True
-    # A derived statement and the turn it came from say one thing: keep the first (R@5 +2.5).
-    absorb_derived: bool = True
-    # Embed each item with the line it answered (MemoryItem.context): "Flinkwerk, they make
-    # routing software" is about a new job only next to "What's the company?".
-    embed_context: bool = True
-    recency_half_life_days: float = 30.0
-    future_slack_s: float = 60.0  # items stamped after query.now (beyond clock skew) are not recalled
-    duplicate_threshold: float = 0.85
-    # A time expression's interval holding at most this many visible items is scored exactly;
-    # a bigger one (a heavy user's "this year") is served by a widened ANN query filtered by time.
-    interval_scan_limit: int = 3000
-    interval_widen: int = 5  # the widened ANN query asks for this many times the candidates
-    # Visible sets this small are ranked by exact cosine over the item table instead of Chroma:
-    # no HNSW index to load from disk on a partition's first search (~300 ms at 1k items),
-    # exact instead of approximate, and one SQLite read serves the time-interval list too.
-    exact_scan_limit: int = 4000
-    # After a restart, a partition too big for the exact scan has its HNSW index loaded from disk
-    # on first use (~0.5 s at 100k items). This many of them, most recently active first, are
-    # loaded in the background at start instead of inside someone's turn. 0 turns it off.
-    warm_partitions: int = 8
 
 
 class HybridMemory:
@@ -365,7 +319,7 @@ class HybridMemory:
                 embedded = group.create_task(self._embedder.embed([dense_text]))
             rows, embedding = small.result(), embedded.result()[0]
             if rows is not None:
-                return _exact_rankings(rows, embedding, n, bounds)
+                return exact_rankings(rows, embedding, n, bounds)
             if bounds is None:
                 return [[i for i, _ in await self._dense(embedding, collections, n)]]
             return await self._dense_with_interval(embedding, collections, visibility, n, bounds)
@@ -382,7 +336,7 @@ class HybridMemory:
 
     async def _visible_rows(
         self, visibility: Visibility, *, limit: int, bounds: tuple[float, float] | None = None
-    ) -> _Rows | None:
+    ) -> Rows | None:
         """(id, ts, vector) of every visible item (inside `bounds`), or None when more than `limit`."""
         if not await self._fits(visibility, limit=limit, bounds=bounds):
             return None
@@ -405,13 +359,13 @@ class HybridMemory:
             total += await self._count(f"scope = ?{span}", [visibility.scope, *span_params], limit)
         return total <= limit
 
-    async def _fetch_rows(self, visibility: Visibility, bounds: tuple[float, float] | None) -> _Rows:
+    async def _fetch_rows(self, visibility: Visibility, bounds: tuple[float, float] | None) -> Rows:
         span, span_params = _span_sql(bounds)
         clauses, params = _visibility_sql(visibility)
         rows = await self._db.fetchall(
             f"SELECT id, ts, vec FROM ltm_items WHERE ({clauses}){span}", [*params, *span_params]
         )
-        return _Rows(
+        return Rows(
             ids=[str(r[0]) for r in rows],
             ts=np.fromiter((float(r[1]) for r in rows), dtype=np.float64, count=len(rows)),
             blobs=[r[2] for r in rows],
@@ -463,7 +417,7 @@ class HybridMemory:
         dense = dense_task.result()
         anywhere = [item_id for item_id, _ in dense[:n]]
         if rows_task is not None:
-            return [anywhere, _exact_rankings(rows_task.result(), embedding, n, None)[0]]
+            return [anywhere, exact_rankings(rows_task.result(), embedding, n, None)[0]]
         inside = [item_id for item_id, ts in dense if bounds[0] <= ts < bounds[1]]
         return [anywhere, inside[:n]]
 
@@ -609,29 +563,6 @@ class HybridMemory:
             )
             known.update(str(r[0]) for r in rows)
         return known
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Rows:
-    ids: list[str]
-    ts: npt.NDArray[np.float64]
-    blobs: list[bytes]
-
-
-def _exact_rankings(
-    rows: _Rows, embedding: Sequence[float], n: int, bounds: tuple[float, float] | None
-) -> list[list[str]]:
-    """The dense list over every visible row, plus the one inside `bounds` when there are bounds."""
-    if not rows.ids:
-        return [[], []] if bounds is not None else [[]]
-    matrix = unpack_vectors(rows.blobs, len(embedding))
-    similarity = matrix @ np.asarray(embedding, dtype=np.float32)
-    order = np.argsort(-similarity, kind="stable")
-    lists = [[rows.ids[int(i)] for i in order[:n]]]
-    if bounds is not None:
-        inside = (rows.ts >= bounds[0]) & (rows.ts < bounds[1])
-        lists.append([rows.ids[int(i)] for i in order[inside[order]][:n]])
-    return lists
 
 
 def _embedded_text(item: MemoryItem, tuning: RetrievalTuning) -> str:

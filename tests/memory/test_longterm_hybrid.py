@@ -12,7 +12,7 @@ from memory.chroma import ChromaIndex
 from memory.embeddings.onnx import OnnxEmbedder
 from memory.lexical import LexicalIndex
 from memory.longterm import HybridMemory
-from memory.longterm.hybrid import RetrievalTuning
+from memory.longterm.tuning import RetrievalTuning
 from memory.records import DM_SCOPE, MemoryItem, MemoryQuery, Visibility
 from memory.sqlite.db import Database
 from tests.support.chroma_server import ChromaServer

@@ -26,7 +26,7 @@ from memory.chroma import ChromaIndex
 from memory.embeddings.onnx import OnnxEmbedder
 from memory.kb import SqliteKnowledgeBase
 from memory.longterm import HybridMemory
-from memory.longterm.hybrid import RetrievalTuning
+from memory.longterm.tuning import RetrievalTuning
 from memory.records import Dossier, Fact, JournalEntry, KBEntry, MemoryItem, MemoryQuery, Turn
 from memory.redis.history import RedisHistoryStore
 from memory.sqlite.db import Database
