@@ -78,33 +78,31 @@ async def serving(homeserver: FakeHomeserver) -> AsyncIterator[str]:
         await server.close()
 
 
-async def test_a_rate_limited_send_waits_and_is_delivered() -> None:
-    homeserver = FakeHomeserver(rate_limited_sends=3)
+async def send_once_through(homeserver: FakeHomeserver) -> str | None:
+    """One message sent by our transport (3 retries) over a logged-in nio client."""
     async with serving(homeserver) as url:
         # nio itself retries once (max_limit_exceeded), then our transport retries the send.
         settings = MatrixSettings(homeserver=url, user_id=BOT, access_token="token", send_retries=1)  # type: ignore[arg-type]
         client = AsyncClient(url, BOT, config=client_config(settings))
         client.restore_login(BOT, "DEVICE", "token")
         try:
-            transport = Transport(client, send_retries=3)
-            event_id = await transport.send("!room:localhost", {"msgtype": "m.text", "body": "hi"})
+            return await Transport(client, send_retries=3).send(
+                "!room:localhost", {"msgtype": "m.text", "body": "hi"}
+            )
         finally:
             await client.close()
+
+
+async def test_a_rate_limited_send_waits_and_is_delivered() -> None:
+    homeserver = FakeHomeserver(rate_limited_sends=3)
+    event_id = await send_once_through(homeserver)
     assert event_id == "$sent"
     assert homeserver.send_attempts == 4
 
 
 async def test_a_retry_after_a_lost_response_does_not_post_twice() -> None:
     homeserver = FakeHomeserver(lost_responses=1)
-    async with serving(homeserver) as url:
-        settings = MatrixSettings(homeserver=url, user_id=BOT, access_token="token", send_retries=1)  # type: ignore[arg-type]
-        client = AsyncClient(url, BOT, config=client_config(settings))
-        client.restore_login(BOT, "DEVICE", "token")
-        try:
-            transport = Transport(client, send_retries=3)
-            event_id = await transport.send("!room:localhost", {"msgtype": "m.text", "body": "hi"})
-        finally:
-            await client.close()
+    event_id = await send_once_through(homeserver)
     assert homeserver.send_attempts == 2  # the retry went out...
     assert list(homeserver.posted.values()) == ["$sent"]  # ...with the same transaction id
     assert event_id == "$sent"
