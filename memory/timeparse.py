@@ -1,4 +1,5 @@
-"""Time expressions in a query ("yesterday", "last week", "in May", "on 8 May 2023", "two days ago").
+"""Time expressions in a query ("yesterday", "last week", "in May", "on 8 May 2023", "two days ago",
+"over the weekend", "last summer", "at Christmas").
 
 Pure functions: `parse_time_range(text, now)` returns the half-open interval the speaker means,
 relative to `now` (in `now`'s timezone, naive stays naive), or None. Retrieval uses it to favour
@@ -8,6 +9,7 @@ memories from that interval; it never filters on it alone, since a parse can be 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -190,10 +192,101 @@ def _named_period(text: str, now: datetime) -> TimeRange | None:
     return None
 
 
+# Meteorological seasons of the northern hemisphere, where most of our users are: (first month, months).
+SEASONS = {"spring": (3, 3), "summer": (6, 3), "autumn": (9, 3), "fall": (9, 3), "winter": (12, 3)}
+
+
+def _months_from(year: int, month: int, count: int) -> tuple[datetime, datetime]:
+    index = year * 12 + month - 1 + count
+    return datetime(year, month, 1), datetime(index // 12, index % 12 + 1, 1)
+
+
+def _season(text: str, now: datetime) -> TimeRange | None:
+    m = re.search(
+        r"\b(?:(?P<which>last|this|past)\s+|(?:in|during|over)\s+(?:the\s+)?)"
+        r"(?P<season>spring|summer|autumn|fall|winter)\b(?:\s+(?:of\s+)?(?P<year>(?:19|20)\d{2})\b)?",
+        text,
+    )
+    m = m or re.search(rf"\b(?P<season>spring|summer|autumn|fall|winter)\s+(?:of\s+)?{_YEAR}\b", text)
+    if m is None:
+        return None
+    first, count = SEASONS[m.group("season")]
+    if m.group("year"):
+        start, end = _months_from(int(m.group("year")), first, count)
+        return TimeRange(start=_with_tz(start, now), end=_with_tz(end, now), phrase=m.group(0))
+    naive = now.replace(tzinfo=None)
+    year = naive.year
+    start, end = _months_from(year, first, count)
+    while start > naive:  # the most recent one that has begun
+        year -= 1
+        start, end = _months_from(year, first, count)
+    if m.group("which") == "last" and end > naive:  # "last summer" in August is the one before
+        start, end = _months_from(year - 1, first, count)
+    return TimeRange(start=_with_tz(start, now), end=_with_tz(end, now), phrase=m.group(0))
+
+
+def _easter(year: int) -> datetime:
+    """Gregorian Easter Sunday (the anonymous algorithm, as in Meeus)."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = divmod(b, 4)
+    g = (8 * b + 13) // 25
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    r = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * r) // 451
+    month, day = divmod(h + r - 7 * m + 114, 31)
+    return datetime(year, month, day + 1)
+
+
+def _thanksgiving(year: int) -> datetime:
+    first = datetime(year, 11, 1)
+    return first + timedelta(days=(3 - first.weekday()) % 7 + 21)  # the fourth Thursday (US)
+
+
+# Each holiday as (start in a given year, days): the days people mean when they name it.
+HOLIDAYS: dict[str, Callable[[int], tuple[datetime, int]]] = {
+    r"christmas eve": lambda y: (datetime(y, 12, 24), 1),
+    r"christmas|xmas": lambda y: (datetime(y, 12, 24), 3),
+    r"new year'?s eve": lambda y: (datetime(y, 12, 31), 1),
+    r"new year'?s(?: day)?|new year": lambda y: (datetime(y, 12, 31), 2),
+    r"halloween": lambda y: (datetime(y, 10, 31), 1),
+    r"valentine'?s(?: day)?": lambda y: (datetime(y, 2, 14), 1),
+    r"thanksgiving": lambda y: (_thanksgiving(y), 4),
+    r"easter": lambda y: (_easter(y) - timedelta(days=2), 4),  # Good Friday to Easter Monday
+}
+
+
+def _holiday(text: str, now: datetime) -> TimeRange | None:
+    naive = now.replace(tzinfo=None)
+    for pattern, dates in HOLIDAYS.items():
+        m = re.search(rf"\b(?:{pattern})\b", text)
+        if m is None:
+            continue
+        year = naive.year
+        start, days = dates(year)
+        while start > naive:  # the most recent one that has begun
+            year -= 1
+            start, days = dates(year)
+        return TimeRange(
+            start=_with_tz(start, now), end=_with_tz(start + timedelta(days=days), now), phrase=m.group(0)
+        )
+    return None
+
+
+def _the_weekend(text: str, now: datetime) -> TimeRange | None:
+    """ "Over the weekend" is the weekend just gone, or the one we are in."""
+    m = re.search(r"\b(?:over|at|on|during)\s+the\s+weekend\b", text)
+    if m is None:
+        return None
+    today = _day_start(now)
+    saturday = today - timedelta(days=(today.weekday() - 5) % 7)
+    return TimeRange(start=saturday, end=saturday + timedelta(days=2), phrase=m.group(0))
+
+
 def parse_time_range(text: str, now: datetime) -> TimeRange | None:
     """The interval a time expression in `text` refers to, relative to `now`; None if there is none."""
     lowered = " ".join(text.lower().split())
-    for parser in (_explicit_date, _relative, _month_mention):
+    for parser in (_explicit_date, _relative, _month_mention, _the_weekend, _holiday, _season):
         found = parser(lowered, now)
         if found is not None:
             return found

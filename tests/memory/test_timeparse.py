@@ -23,6 +23,15 @@ NOW = datetime(2023, 6, 1, 10, 0)  # a Thursday
         ("on Monday", datetime(2023, 5, 29), datetime(2023, 5, 30)),
         ("last weekend", datetime(2023, 5, 27), datetime(2023, 5, 29)),
         ("2023-05-08", datetime(2023, 5, 8), datetime(2023, 5, 9)),
+        ("what did I cook over the weekend?", datetime(2023, 5, 27), datetime(2023, 5, 29)),
+        ("what did I read in the spring?", datetime(2023, 3, 1), datetime(2023, 6, 1)),
+        ("last summer", datetime(2022, 6, 1), datetime(2022, 9, 1)),  # this one has only begun
+        ("what state did I visit in summer 2021?", datetime(2021, 6, 1), datetime(2021, 9, 1)),
+        ("the winter of 2021", datetime(2021, 12, 1), datetime(2022, 3, 1)),
+        ("what did you give me at Christmas?", datetime(2022, 12, 24), datetime(2022, 12, 27)),
+        ("on new year's eve", datetime(2022, 12, 31), datetime(2023, 1, 1)),
+        ("what did we do at Easter", datetime(2023, 4, 7), datetime(2023, 4, 11)),
+        ("thanksgiving dinner", datetime(2022, 11, 24), datetime(2022, 11, 28)),
     ],
 )
 def test_expressions_map_to_the_interval_the_speaker_means(text: str, start: datetime, end: datetime) -> None:
@@ -41,6 +50,7 @@ def test_last_week_covers_the_previous_calendar_week() -> None:
 
 def test_may_as_a_verb_is_not_a_month() -> None:
     assert parse_time_range("I may go swimming", NOW) is None
+    assert parse_time_range("I don't want to fall again", NOW) is None
     assert parse_time_range("what is my dog called", NOW) is None
 
 
