@@ -36,7 +36,7 @@ from memory.longterm.rows import (
     pack_vector,
     to_row,
 )
-from memory.longterm.subject import from_persona_view, question_side
+from memory.longterm.subject import from_persona_view, names_as_pronouns, question_side, without_names
 from memory.longterm.tuning import RetrievalTuning
 from memory.records import DM_SCOPE, MemoryHit, MemoryItem, MemoryQuery, Visibility
 from memory.sqlite.db import Database
@@ -255,9 +255,18 @@ class HybridMemory:
         n = max(tuning.candidates, 4 * query.k)
         interval = parse_time_range(query.text, query.now)
         side = question_side(query.text, asker_name=query.asker_name, persona_name=query.persona_name)
-        dense_text = from_persona_view(query.text) if side == "assistant" else query.text
+        dense_text = query.text
+        if tuning.dense_names_as_pronouns:
+            dense_text = names_as_pronouns(
+                dense_text, asker_name=query.asker_name, persona_name=query.persona_name
+            )
+        if side == "assistant":
+            dense_text = from_persona_view(dense_text)
+        lexical_text = query.text
+        if tuning.lexical_without_names:
+            lexical_text = without_names(query.text, (query.asker_name, query.persona_name))
         rankings = await self._rankings(
-            query.text,
+            lexical_text,
             dense_text=dense_text,
             collections=partitions.visible_collections(query.visibility),
             tokens=partitions.visible_tokens(query.visibility),

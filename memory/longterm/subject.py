@@ -14,6 +14,7 @@ embedded: the persona said "I painted a sunrise", so "what did you paint?" is se
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Literal
 
@@ -90,3 +91,31 @@ def from_persona_view(text: str) -> str:
         return swapped if word[0].islower() or swapped == "I" else swapped.capitalize()
 
     return _PRONOUN.sub(swap, text)
+
+
+def without_names(text: str, names: tuple[str, ...]) -> str:
+    """The question without the asker's and the persona's own names.
+
+    In a person's memories nearly every line is theirs or the persona's, and the persona calls them
+    by name ("Congrats, Maya!"): "when did Maya move?" would otherwise match every line that
+    greets Maya rather than the one about the move.
+    """
+    for name in names:
+        pattern = _name_pattern(name)
+        if pattern is not None:
+            text = pattern.sub(" ", text)
+    return text
+
+
+def names_as_pronouns(text: str, *, asker_name: str = "", persona_name: str = "") -> str:
+    """The asker's name said as "I" and the persona's as "you", the way each side's lines speak of
+    them ("when did Maya move?" is "when did I move?" in Maya's own lines)."""
+    for name, subject, possessive in ((asker_name, "I", "my"), (persona_name, "you", "your")):
+        pattern = _name_pattern(name)
+        if pattern is not None:
+            text = pattern.sub(functools.partial(_pronoun, subject=subject, possessive=possessive), text)
+    return text
+
+
+def _pronoun(match: re.Match[str], *, subject: str, possessive: str) -> str:
+    return possessive if match.group(0).lower().endswith("'s") else subject

@@ -199,3 +199,25 @@ async def test_a_forgotten_phrase_leaves_the_context_of_the_lines_that_answered_
     assert [(i.id, i.context) for i in kept] == [("a8", "")]  # the line after it keeps its own words
     hits = await memory.search(ask("4471", k=5))
     assert all("4471" not in h.item.text + h.item.context for h in hits)
+
+
+async def test_a_question_naming_the_person_finds_their_line_not_the_greetings(memory: HybridMemory) -> None:
+    # The persona calls Alice by name, so her short answers carry "Alice" in their context; her
+    # own lines say "I". A question in the third person, as people ask in a group or about
+    # themselves, must reach what she said, not every reply to a greeting.
+    greeted = {
+        "r1": "Alice! How are you doing today, Alice?",
+        "r2": "Alice, so good to hear from you, Alice.",
+        "r3": "Welcome back Alice! Alice, I missed you.",
+        "r4": "Hi Alice! Alice, how was the trip?",
+    }
+    replies = {"r1": "thank you!! all good here", "r2": "haha same, it has been a while"}
+    replies |= {"r3": "aww that's sweet of you", "r4": "wobbly but triumphant"}
+    await memory.add(
+        [said(*line) for line in LINES]
+        + [dataclasses.replace(said(i, "user", text, 40), context=greeted[i]) for i, text in replies.items()]
+        + [said("m1", "user", "Saturdays I'm always out bouldering at the climbing gym with my brother.", 30)]
+    )
+    assert await top(memory, "What sport does Alice do?") == "m1"
+    assert await top(memory, "Who does Alice go climbing with?") == "m1"
+    assert await top(memory, "How is Alice's work going?") == "a4"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from memory.longterm.subject import from_persona_view, question_side
+from memory.longterm.subject import from_persona_view, names_as_pronouns, question_side, without_names
 
 
 @pytest.mark.parametrize(
@@ -30,3 +30,23 @@ def test_question_side(question: str, side: str | None) -> None:
 def test_a_question_about_the_persona_is_put_in_its_own_words() -> None:
     assert from_persona_view("What did you paint for me?") == "What did I paint for you?"
     assert from_persona_view("Your sister is a nurse, right?") == "My sister is a nurse, right?"
+
+
+def test_the_askers_and_personas_names_are_said_as_each_side_says_them() -> None:
+    def said(text: str) -> str:
+        return names_as_pronouns(text, asker_name="Maya Lind", persona_name="Juniper")
+
+    assert said("When did Maya move into the duplex?") == "When did I move into the duplex?"
+    assert said("Who is Maya's sister?") == "Who is my sister?"
+    assert said("What did Juniper paint?") == "What did you paint?"
+    assert said("Where does Tom live?") == "Where does Tom live?"  # anyone else keeps their name
+
+
+def test_the_lexical_query_leaves_out_the_two_names_every_line_shares() -> None:
+    assert without_names("When did Maya's sister call Juniper?", ("Maya", "Juniper")).split() == [
+        "When",
+        "did",
+        "sister",
+        "call",
+        "?",
+    ]
