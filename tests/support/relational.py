@@ -14,18 +14,22 @@ import pytest
 
 from memory.base import HistoryStore
 from memory.journal_files import JournalFiles
+from memory.postgres.dedup import PostgresEventDedup
 from memory.postgres.facts import PostgresFactStore
 from memory.postgres.history import PostgresHistoryStore
 from memory.postgres.journal import PostgresJournalStore
 from memory.postgres.journal_drafts import PostgresJournalDrafts
+from memory.postgres.limits import PostgresRateLimiter
 from memory.postgres.links import PostgresIdentityLinks
 from memory.postgres.outbox import PostgresOutbox
 from memory.postgres.pool import PostgresDatabase
 from memory.sqlite.db import Database
+from memory.sqlite.dedup import SqliteEventDedup
 from memory.sqlite.facts import SqliteFactStore
 from memory.sqlite.history import SqliteHistoryStore
 from memory.sqlite.journal import SqliteJournalStore
 from memory.sqlite.journal_drafts import SqliteJournalDrafts
+from memory.sqlite.limits import SqliteRateLimiter
 from memory.sqlite.links import SqliteIdentityLinks
 from memory.sqlite.outbox import SqliteOutbox
 
@@ -36,6 +40,8 @@ DraftsBackend = SqliteJournalDrafts | PostgresJournalDrafts
 LinksBackend = SqliteIdentityLinks | PostgresIdentityLinks
 OutboxBackend = SqliteOutbox | PostgresOutbox
 HistoryBackend = SqliteHistoryStore | PostgresHistoryStore
+DedupBackend = SqliteEventDedup | PostgresEventDedup
+LimitsBackend = SqliteRateLimiter | PostgresRateLimiter
 
 
 class Relational:
@@ -105,6 +111,26 @@ class Relational:
             store = PostgresIdentityLinks(db, clock=clock)
         else:
             store = SqliteIdentityLinks(db, clock=clock)
+        await store.start()
+        return store
+
+    async def dedup(self, clock: Clock) -> DedupBackend:
+        db = self.db
+        store: DedupBackend
+        if isinstance(db, PostgresDatabase):
+            store = PostgresEventDedup(db, clock=clock)
+        else:
+            store = SqliteEventDedup(db, clock=clock)
+        await store.start()
+        return store
+
+    async def limits(self, clock: Clock) -> LimitsBackend:
+        db = self.db
+        store: LimitsBackend
+        if isinstance(db, PostgresDatabase):
+            store = PostgresRateLimiter(db, clock=clock)
+        else:
+            store = SqliteRateLimiter(db, clock=clock)
         await store.start()
         return store
 
