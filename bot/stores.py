@@ -92,7 +92,8 @@ async def open_stores(settings: Settings, stack: AsyncExitStack) -> OpenedStores
     history, dedup, limits, locks = await _hot_stores(settings, db, pg, stack)
     embedder = await _started(stack, build_embedder(settings.embedding, settings.data_dir))
     vectors = await _started(stack, build_vectors(settings, embedder))
-    memory = await _started(stack, HybridMemory(db=db, vectors=vectors, embedder=embedder))
+    # Item rows and the lexical index in Postgres with DATABASE_URL; the vectors stay in Chroma.
+    memory = await _started(stack, HybridMemory(db=pg or db, vectors=vectors, embedder=embedder))
     # Before the engine resumes any add from the outbox: index entries a kill left without
     # their item row go, and the resumed add writes them again.
     await memory.reconcile()

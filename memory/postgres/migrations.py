@@ -155,8 +155,49 @@ CREATE TABLE tombstones (
 CREATE INDEX tombstones_owner ON tombstones (owner, at);
 """
 
+# Long-term memory's item table and its partitioned BM25 index (memory.postgres.lexical); the
+# vectors stay in Chroma.
+_V2_LONG_TERM = """
+CREATE TABLE ltm_items (
+    id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    role TEXT NOT NULL,
+    text TEXT NOT NULL,
+    ts DOUBLE PRECISION NOT NULL,
+    created_at TEXT NOT NULL,
+    source_ids TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    room_id TEXT NOT NULL,
+    thread_id TEXT,
+    persona TEXT NOT NULL,
+    vec BYTEA NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'turn',
+    context TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX ltm_items_owner ON ltm_items (owner, ts);
+CREATE INDEX ltm_items_scope ON ltm_items (scope, ts);
+CREATE TABLE ltm_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE ltm_lex_entries (
+    rowid BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    doc_id TEXT NOT NULL UNIQUE,
+    ts DOUBLE PRECISION NOT NULL,
+    stems TEXT NOT NULL,
+    parts TEXT NOT NULL,
+    length INTEGER NOT NULL
+);
+CREATE TABLE ltm_lex_postings (
+    token TEXT NOT NULL,
+    rowid BIGINT NOT NULL REFERENCES ltm_lex_entries (rowid) ON DELETE CASCADE,
+    tf INTEGER NOT NULL,
+    PRIMARY KEY (token, rowid)
+);
+CREATE INDEX ltm_lex_postings_rowid ON ltm_lex_postings (rowid);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(version=1, name="stores", sql=_V1_HOT + _V1_LEARNED + _V1_PEOPLE_AND_WORK),
+    Migration(version=2, name="long-term memory", sql=_V2_LONG_TERM),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
 

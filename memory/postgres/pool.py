@@ -105,6 +105,10 @@ class PostgresDatabase:
         """One statement in its own transaction; returns the affected row count."""
         return affected(await self.pool.execute(numbered(sql), *params))
 
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        async with self.transaction() as conn:
+            await conn.executemany(sql, rows)
+
 
 class Connection:
     """A connection inside a transaction, speaking the same `?` SQL as `PostgresDatabase`."""
