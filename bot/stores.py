@@ -102,7 +102,7 @@ async def open_stores(settings: Settings, stack: AsyncExitStack) -> OpenedStores
     learned = learned_stores(db, pg, history=history, files=journal_files)
     facts = await _started(stack, learned.facts)
     journal = await _started(stack, learned.journal)
-    kb = await _started(stack, SqliteKnowledgeBase(db, vectors=vectors, embedder=embedder))
+    kb = await _started(stack, SqliteKnowledgeBase(pg or db, vectors=vectors, embedder=embedder))
     links = await _started(stack, learned.links)
     # The outbox lives in the primary store (SQLite or Postgres), even when history is in Redis.
     outbox = await _started(stack, learned.outbox)

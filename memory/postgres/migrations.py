@@ -195,9 +195,36 @@ CREATE TABLE ltm_lex_postings (
 CREATE INDEX ltm_lex_postings_rowid ON ltm_lex_postings (rowid);
 """
 
+# The knowledgebase's entries, searched with full-text search (titles weigh more, as in FTS5's
+# bm25(kb_fts, 2.0, 1.0)); "C" collation so listings sort as SQLite's BINARY order does.
+_V3_KNOWLEDGE = """
+CREATE TABLE kb_entries (
+    id TEXT PRIMARY KEY,
+    title TEXT COLLATE "C" NOT NULL,
+    text TEXT NOT NULL,
+    kind TEXT COLLATE "C" NOT NULL CHECK (kind IN ('constant', 'triggered', 'retrieved')),
+    scope TEXT COLLATE "C" NOT NULL,
+    keys TEXT NOT NULL DEFAULT '[]',
+    priority INTEGER NOT NULL DEFAULT 0,
+    source TEXT COLLATE "C" NOT NULL DEFAULT '',
+    content_hash TEXT NOT NULL,
+    created_at TEXT COLLATE "C" NOT NULL,
+    extra TEXT NOT NULL DEFAULT '{}',
+    words TSVECTOR GENERATED ALWAYS AS (
+        setweight(to_tsvector('english', title), 'A') || setweight(to_tsvector('english', text), 'B')
+    ) STORED
+);
+CREATE INDEX kb_entries_scope_kind ON kb_entries (scope, kind);
+CREATE INDEX kb_entries_source ON kb_entries (scope, source);
+CREATE INDEX kb_entries_words ON kb_entries USING GIN (words);
+CREATE TABLE kb_meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL);
+INSERT INTO kb_meta (key, value) VALUES ('generation', 0);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(version=1, name="stores", sql=_V1_HOT + _V1_LEARNED + _V1_PEOPLE_AND_WORK),
     Migration(version=2, name="long-term memory", sql=_V2_LONG_TERM),
+    Migration(version=3, name="knowledgebase", sql=_V3_KNOWLEDGE),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
 
