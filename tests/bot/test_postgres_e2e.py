@@ -54,6 +54,13 @@ async def test_a_turn_on_postgres_is_remembered_after_a_restart(
         assert await conn.fetchval("SELECT COUNT(*) FROM history WHERE owner = $1", ALICE.identity) == 2
         assert await conn.fetchval("SELECT COUNT(*) FROM facts WHERE value = 'vegetarian'") == 1
         assert await conn.fetchval("SELECT COUNT(*) FROM outbox") == 0  # every job done, none dropped
+        # Both sides of the turn and what was learned from it are long-term memories, lexically
+        # indexed, in Postgres too.
+        kinds = await conn.fetch(
+            "SELECT kind, COUNT(*) AS n FROM ltm_items WHERE owner = $1 GROUP BY kind", ALICE.identity
+        )
+        assert {r["kind"]: r["n"] for r in kinds} == {"turn": 2, "derived": 1}
+        assert await conn.fetchval("SELECT COUNT(*) FROM ltm_lex_entries") == 3
     finally:
         await conn.close()
 
