@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -84,6 +84,15 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("DATABASE_URL", "FAMILIAR_DATABASE_URL")
     )
     database_pool: DatabasePoolSettings = Field(default_factory=DatabasePoolSettings)
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, url: str | None) -> str | None:
+        """Only Postgres is spoken: another scheme fails at start, naming what was expected."""
+        if url is not None and not url.startswith(("postgresql://", "postgres://")):
+            raise ValueError("DATABASE_URL must be a postgresql://user:password@host:port/database URL")
+        return url or None
+
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     speech: SpeechSettings = Field(default_factory=SpeechSettings)  # voice messages -> text
 

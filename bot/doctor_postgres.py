@@ -21,7 +21,7 @@ async def postgres_problem(url: str, *, timeout_s: float = 5.0) -> tuple[int | N
             conn = await asyncpg.connect(url)
     except (OSError, TimeoutError) as exc:
         return None, f"DATABASE_URL ({host}) does not answer ({exc}); start Postgres or unset it"
-    except asyncpg.PostgresError as exc:  # authentication, missing database
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:  # auth, no database, bad URL
         return None, f"DATABASE_URL ({host}) refused the connection: {exc}"
     try:
         exists = await conn.fetchval("SELECT to_regclass('schema_version') IS NOT NULL")

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 
 from memory.base import RateDecision
-from memory.postgres.pool import Connection, PostgresDatabase
+from memory.postgres.pool import PostgresDatabase
 
 _log = logging.getLogger(__name__)
 
@@ -50,8 +50,8 @@ class PostgresRateLimiter:
 
     async def hit(self, key: str, limit: int, window_s: float) -> RateDecision:
         now = self._clock()
+        await self._maybe_purge(now)
         async with self._db.transaction() as conn:
-            await self._maybe_purge(conn, now)
             await conn.lock(f"rate:{key}")
             await conn.execute("DELETE FROM rate_hits WHERE key = ? AND at <= ?", (key, now - window_s))
             row = await conn.fetchone(
@@ -68,18 +68,21 @@ class PostgresRateLimiter:
 
     async def add_usage(self, key: str, day: str, tokens: int) -> int:
         now = self._clock()
-        async with self._db.transaction() as conn:
-            await self._maybe_purge(conn, now)
-            row = await conn.fetchone(_ADD_USAGE, (key, day, tokens, now))
+        await self._maybe_purge(now)
+        row = await self._db.fetchone(_ADD_USAGE, (key, day, tokens, now))
         return int(row["tokens"]) if row is not None else tokens
 
     async def usage(self, key: str, day: str) -> int:
         row = await self._db.fetchone("SELECT tokens FROM daily_usage WHERE key = ? AND day = ?", (key, day))
         return int(row["tokens"]) if row is not None else 0
 
-    async def _maybe_purge(self, conn: Connection, now: float) -> None:
+    async def _maybe_purge(self, now: float) -> None:
+        """Each purge its own statement, outside any key's lock: a purge holding rows of a key
+        while waiting for that key's lock would deadlock with the hit holding it."""
         if now < self._next_purge:
             return
         self._next_purge = now + self._purge_interval_s
-        await conn.execute("DELETE FROM rate_hits WHERE expires_at <= ?", (now,))
-        await conn.execute("DELETE FROM daily_usage WHERE updated_at < ?", (now - self._usage_retention_s,))
+        await self._db.execute("DELETE FROM rate_hits WHERE expires_at <= ?", (now,))
+        await self._db.execute(
+            "DELETE FROM daily_usage WHERE updated_at < ?", (now - self._usage_retention_s,)
+        )
