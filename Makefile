@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 SYNAPSE_STAMP := $(SYNAPSE_VENV)/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run chat test check lint typecheck imports redis-server synapse bench clean install
+.PHONY: run chat test check lint typecheck imports redis-server postgresql synapse bench clean install
 
 install: $(STAMP)
 
@@ -26,6 +26,11 @@ chat: run
 
 redis-server:
 	@command -v redis-server >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server; }
+
+# Debian keeps initdb/pg_ctl off PATH (/usr/lib/postgresql/<version>/bin); the test fixture finds them there.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || [ -x "$$(pg_config --bindir 2>/dev/null)/initdb" ] || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq postgresql; }
 
 # Synapse lives in its own venv: its pins must not fight ours.
 $(SYNAPSE_STAMP): synapse-constraints.txt
@@ -48,11 +53,12 @@ imports: $(STAMP)
 check: lint typecheck imports
 
 # pytest exits 5 when it collected no test; that is not a failure of the suite.
-test: $(STAMP) redis-server synapse check
+test: $(STAMP) redis-server postgresql synapse check
 	FAMILIAR_SYNAPSE_PYTHON=$(abspath $(SYNAPSE_VENV))/bin/python $(BIN)/python -m pytest -q $(PYTEST_ARGS); \
 	rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; rc=0; fi; exit $$rc
 
-bench: $(STAMP) redis-server
+bench: $(STAMP) redis-server postgresql
+	$(BIN)/python -m bench.stores
 	$(BIN)/python -m bench.turns
 	$(BIN)/python -m bench.retrieval --dataset bench/data/familiar_recall.json
 	$(BIN)/python -m bench.retrieval --dataset bench/data/familiar_heldout.json

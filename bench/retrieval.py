@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import os
 import random
 import statistics
 import tempfile
@@ -31,6 +32,7 @@ from memory.chroma import ChromaIndex
 from memory.derived import derived_item
 from memory.embeddings.onnx import OnnxEmbedder
 from memory.longterm import HybridMemory, RetrievalTuning
+from memory.postgres.pool import PostgresDatabase
 from memory.records import DM_SCOPE, MemoryItem, MemoryQuery, Visibility
 from memory.sqlite.db import Database
 
@@ -42,8 +44,10 @@ def _percentile(values: Sequence[float], q: float) -> float:
 
 async def _open(
     data_dir: Path, embedder: Any, tuning: RetrievalTuning | None = None
-) -> tuple[Database, ChromaIndex, HybridMemory]:
-    db = Database(data_dir / "familiar.sqlite3")
+) -> tuple[Database | PostgresDatabase, ChromaIndex, HybridMemory]:
+    # DATABASE_URL (an empty database): item rows and the lexical index in Postgres, as the app.
+    url = os.environ.get("DATABASE_URL")
+    db = PostgresDatabase(url) if url else Database(data_dir / "familiar.sqlite3")
     await db.open()
     index = ChromaIndex(model_id=embedder.model_id, dim=embedder.dim, path=data_dir / "chroma")
     await index.start()

@@ -2,7 +2,7 @@
 
 Precedence: environment > `.env` > `familiar.yaml` (FAMILIAR_CONFIG) > defaults. Nested keys use `__` in
 environment variables (FAMILIAR_ENGINE__RATE_LIMIT_PER_MINUTE=5). The SDKs' own variables
-(OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL), REDIS_URL, CHROMA_URL,
+(OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL), REDIS_URL, CHROMA_URL, DATABASE_URL,
 DISCORD_TOKEN and MATRIX_* are accepted under those names. Components receive their own sub-model.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -34,6 +34,14 @@ class EmbeddingSettings(BaseModel):
     model: str = "text-embedding-3-small"  # for backend=openai
     base_url: str | None = None
     api_key: SecretStr | None = None
+
+
+class DatabasePoolSettings(BaseModel):
+    """The Postgres pool of one process (FAMILIAR_DATABASE_POOL__MAX_SIZE=20)."""
+
+    min_size: int = Field(default=1, ge=0)
+    max_size: int = Field(default=10, ge=1)
+    command_timeout_s: float = Field(default=30.0, gt=0)
 
 
 class ConfigError(Exception):
@@ -71,6 +79,20 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(
         default=None, validation_alias=AliasChoices("CHROMA_URL", "FAMILIAR_CHROMA_URL")
     )
+    # Every relational store on Postgres (postgresql://user:pass@host:port/db); unset: SQLite.
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "FAMILIAR_DATABASE_URL")
+    )
+    database_pool: DatabasePoolSettings = Field(default_factory=DatabasePoolSettings)
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, url: str | None) -> str | None:
+        """Only Postgres is spoken: another scheme fails at start, naming what was expected."""
+        if url is not None and not url.startswith(("postgresql://", "postgres://")):
+            raise ValueError("DATABASE_URL must be a postgresql://user:password@host:port/database URL")
+        return url or None
+
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     speech: SpeechSettings = Field(default_factory=SpeechSettings)  # voice messages -> text
 

@@ -8,14 +8,20 @@ from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
+import asyncpg
 from redis.asyncio import Redis
 from rich.console import Console
 
 from adapters.discord.doctor import check_discord
 from adapters.matrix.doctor import check_matrix
 from bot.config import Settings
+from bot.doctor_postgres import postgres_problem, version_problem
 from bot.stores import build_embedder
 from bot.wiring import provider_configs, provider_is_configured
+from memory.base import DeadLetter
+from memory.postgres.history import PostgresHistoryStore
+from memory.postgres.outbox import PostgresOutbox
+from memory.postgres.pool import PoolSize, PostgresDatabase
 from memory.sqlite.db import Database
 from memory.sqlite.history import SqliteHistoryStore
 from memory.sqlite.outbox import SqliteOutbox
@@ -72,6 +78,8 @@ async def check_stores(settings: Settings) -> list[Finding]:
     findings = [await _check_sqlite(settings), await check_post_turn_work(settings)]
     if settings.redis_url:
         findings.append(await _check_redis(settings.redis_url))
+    if settings.database_url:
+        findings.append(await check_postgres(settings.database_url))
     findings.append(await _check_embedder(settings))
     return findings
 
@@ -90,6 +98,8 @@ async def _check_sqlite(settings: Settings) -> Finding:
 
 async def check_post_turn_work(settings: Settings) -> Finding:
     """Jobs waiting in the outbox, and the dead letters: post-turn work that kept failing."""
+    if settings.database_url:
+        return await postgres_post_turn_work(settings.database_url)
     db = Database(settings.data_dir / "familiar.db")
     try:
         await db.open()
@@ -100,12 +110,34 @@ async def check_post_turn_work(settings: Settings) -> Finding:
         return Finding(ok=False, what="post-turn work", fix=f"cannot read the outbox: {exc}")
     finally:
         await db.close()
+    return outbox_finding(pending, dead, where="familiar.db")
+
+
+def outbox_finding(pending: int, dead: list[DeadLetter], *, where: str) -> Finding:
     what = f"post-turn work: {pending} waiting in the outbox"
     if not dead:
         return Finding(ok=True, what=what)
     latest = "; ".join(f"{d.key} ({d.failed_at:%Y-%m-%d %H:%M}): {d.error[:160]}" for d in dead)
-    fix = f"post-turn jobs failed for good (table dead_letters in familiar.db); latest: {latest}"
+    fix = f"post-turn jobs failed for good (table dead_letters in {where}); latest: {latest}"
     return Finding(ok=False, what=f"{what}, dead letters", fix=fix)
+
+
+async def postgres_post_turn_work(url: str) -> Finding:
+    """The outbox in Postgres, read without migrating (a schema not yet current is reported by
+    the Postgres check, not here)."""
+    version, unreachable = await postgres_problem(url)
+    if unreachable is not None or version is None or version_problem(version) is not None:
+        return Finding(ok=False, what="post-turn work", fix="cannot read the outbox: see the postgres check")
+    db = PostgresDatabase(url, size=PoolSize(min_size=1, max_size=1), migrate=False)
+    try:
+        await db.open()
+        outbox = PostgresOutbox(db, history=PostgresHistoryStore(db))
+        pending, dead = len(await outbox.pending()), await outbox.dead_letters(limit=3)
+    except (OSError, asyncpg.PostgresError) as exc:
+        return Finding(ok=False, what="post-turn work", fix=f"cannot read the outbox: {exc}")
+    finally:
+        await db.close()
+    return outbox_finding(pending, dead, where="postgres")
 
 
 async def _check_redis(url: str) -> Finding:
@@ -122,6 +154,16 @@ async def _check_redis(url: str) -> Finding:
     finally:
         await client.aclose()
     return Finding(ok=True, what="redis")
+
+
+async def check_postgres(url: str) -> Finding:
+    version, unreachable = await postgres_problem(url)
+    if unreachable is not None or version is None:
+        return Finding(ok=False, what="postgres", fix=unreachable or "")
+    problem = version_problem(version)
+    if problem is not None:
+        return Finding(ok=False, what=f"postgres (schema version {version})", fix=problem)
+    return Finding(ok=True, what=f"postgres (schema version {version}, current)")
 
 
 async def _check_embedder(settings: Settings) -> Finding:

@@ -9,11 +9,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.relational import postgres_database
 from bot.stores import build_embedder, build_vectors
 from memory.chroma import ChromaIndex
 from memory.embeddings.base import Embedder
 from memory.kb.store import SqliteKnowledgeBase
 from memory.longterm.hybrid import HybridMemory
+from memory.postgres.pool import PostgresDatabase
 from memory.sqlite.db import Database
 
 memory_app = typer.Typer(help="Maintain the stored memories.", no_args_is_help=True)
@@ -36,7 +38,10 @@ def reindex() -> None:
 
 
 async def _reindex(settings: Settings) -> tuple[int, int]:
-    db = Database(settings.data_dir / "familiar.db")
+    # With DATABASE_URL the item rows and the knowledgebase are in Postgres.
+    db: Database | PostgresDatabase = postgres_database(settings) or Database(
+        settings.data_dir / "familiar.db"
+    )
     embedder = build_embedder(settings.embedding, settings.data_dir)
     await db.open()
     try:
@@ -52,7 +57,9 @@ async def _reindex(settings: Settings) -> tuple[int, int]:
         await db.close()
 
 
-async def _rebuild(db: Database, embedder: Embedder, vectors: ChromaIndex) -> tuple[int, int]:
+async def _rebuild(
+    db: Database | PostgresDatabase, embedder: Embedder, vectors: ChromaIndex
+) -> tuple[int, int]:
     memory = HybridMemory(db=db, vectors=vectors, embedder=embedder)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=Console(stderr=True)) as bar:

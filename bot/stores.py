@@ -14,6 +14,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
 from bot.config import EmbeddingSettings, Settings
+from bot.relational import JournalBackend, hot_stores, learned_stores, open_postgres
 from memory.base import EventDedup, HistoryStore, RateLimiter, SessionLocks, Stores
 from memory.chroma.index import ChromaIndex
 from memory.embeddings.base import Embedder
@@ -22,18 +23,12 @@ from memory.embeddings.openai_api import OpenAIEmbedder
 from memory.journal_files import JournalFiles
 from memory.kb.store import SqliteKnowledgeBase
 from memory.longterm.hybrid import HybridMemory
+from memory.postgres.pool import PostgresDatabase
 from memory.redis.dedup import RedisEventDedup
 from memory.redis.history import RedisHistoryStore
 from memory.redis.limits import RedisRateLimiter
 from memory.redis.lock import RedisSessionLocks
 from memory.sqlite.db import Database
-from memory.sqlite.dedup import SqliteEventDedup
-from memory.sqlite.facts import SqliteFactStore
-from memory.sqlite.history import SqliteHistoryStore
-from memory.sqlite.journal import SqliteJournalStore
-from memory.sqlite.limits import SqliteRateLimiter
-from memory.sqlite.links import SqliteIdentityLinks
-from memory.sqlite.outbox import SqliteOutbox
 
 _log = logging.getLogger(__name__)
 
@@ -47,11 +42,12 @@ class _Startable(Protocol):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OpenedStores:
     stores: Stores
-    journal: SqliteJournalStore  # also reads whole days for the reflection
+    journal: JournalBackend  # also reads whole days for the reflection
     journal_files: JournalFiles
     kb: SqliteKnowledgeBase
     db: Database
     embedder: Embedder
+    postgres: PostgresDatabase | None = None  # set with DATABASE_URL: every relational store is there
 
 
 _T = TypeVar("_T", bound=_Startable)
@@ -92,21 +88,24 @@ async def open_stores(settings: Settings, stack: AsyncExitStack) -> OpenedStores
     await db.open()
     stack.push_async_callback(db.close)
 
-    history, dedup, limits, locks = await _hot_stores(settings, db, stack)
+    pg = await open_postgres(settings, stack)
+    history, dedup, limits, locks = await _hot_stores(settings, db, pg, stack)
     embedder = await _started(stack, build_embedder(settings.embedding, settings.data_dir))
     vectors = await _started(stack, build_vectors(settings, embedder))
-    memory = await _started(stack, HybridMemory(db=db, vectors=vectors, embedder=embedder))
+    # Item rows and the lexical index in Postgres with DATABASE_URL; the vectors stay in Chroma.
+    memory = await _started(stack, HybridMemory(db=pg or db, vectors=vectors, embedder=embedder))
     # Before the engine resumes any add from the outbox: index entries a kill left without
     # their item row go, and the resumed add writes them again.
     await memory.reconcile()
-    facts = await _started(stack, SqliteFactStore(db))
     journal_files = JournalFiles(settings.data_dir)
     stack.push_async_callback(journal_files.close)
-    journal = await _started(stack, SqliteJournalStore(db, files=journal_files))
-    kb = await _started(stack, SqliteKnowledgeBase(db, vectors=vectors, embedder=embedder))
-    links = await _started(stack, SqliteIdentityLinks(db))
-    # The outbox lives in SQLite, the primary store, even when history is in Redis.
-    outbox = await _started(stack, SqliteOutbox(db, history=history))
+    learned = learned_stores(db, pg, history=history, files=journal_files)
+    facts = await _started(stack, learned.facts)
+    journal = await _started(stack, learned.journal)
+    kb = await _started(stack, SqliteKnowledgeBase(pg or db, vectors=vectors, embedder=embedder))
+    links = await _started(stack, learned.links)
+    # The outbox lives in the primary store (SQLite or Postgres), even when history is in Redis.
+    outbox = await _started(stack, learned.outbox)
     stores = Stores(
         history=history,
         dedup=dedup,
@@ -120,7 +119,13 @@ async def open_stores(settings: Settings, stack: AsyncExitStack) -> OpenedStores
         locks=locks,
     )
     return OpenedStores(
-        stores=stores, journal=journal, journal_files=journal_files, kb=kb, db=db, embedder=embedder
+        stores=stores,
+        journal=journal,
+        journal_files=journal_files,
+        kb=kb,
+        db=db,
+        embedder=embedder,
+        postgres=pg,
     )
 
 
@@ -137,9 +142,10 @@ def redis_client(url: str) -> Redis:
 
 
 async def _hot_stores(
-    settings: Settings, db: Database, stack: AsyncExitStack
+    settings: Settings, db: Database, pg: PostgresDatabase | None, stack: AsyncExitStack
 ) -> tuple[HistoryStore, EventDedup, RateLimiter, SessionLocks | None]:
-    """History, dedup, rate limits (and cross-process session locks): Redis when REDIS_URL is set."""
+    """History, dedup, rate limits (and cross-process session locks): Redis when REDIS_URL is set,
+    else the relational store (Postgres with DATABASE_URL, else SQLite)."""
     if settings.redis_url:
         client = redis_client(settings.redis_url)
         stack.push_async_callback(client.aclose)
@@ -151,9 +157,10 @@ async def _hot_stores(
             await _started(stack, RedisRateLimiter(client)),
             RedisSessionLocks(client),
         )
+    hot = hot_stores(db, pg)
     return (
-        await _started(stack, SqliteHistoryStore(db)),
-        await _started(stack, SqliteEventDedup(db)),
-        await _started(stack, SqliteRateLimiter(db)),
+        await _started(stack, hot.history),
+        await _started(stack, hot.dedup),
+        await _started(stack, hot.limits),
         None,
     )

@@ -62,7 +62,7 @@ class Visibility:
             if not _COLUMN.fullmatch(column):
                 raise ValueError(f"not a column name: {column!r}")
         owners = sorted(self.owners)
-        own = f"{owner} IN ({', '.join('?' * len(owners))})" if owners else "0"
+        own = f"{owner} IN ({', '.join('?' * len(owners))})" if owners else "1 = 0"
         params: list[object] = list(owners)
         if not self.in_dm:
             own = f"({own} AND {scope} != ?)"

@@ -13,6 +13,9 @@ every dense hit is joined back to its SQL row.
 If either the vector index or the embedder is None, retrieval is FTS5 only; `reindex_vectors()`
 (run by `familiar memory reindex`) embeds existing entries when vectors are configured later or
 the model changes.
+On Postgres (a PostgresDatabase, with DATABASE_URL) the same class runs the same portable SQL;
+entry writes and full-text retrieval go through memory.postgres.kb instead of FTS5.
+
 The Database, VectorIndex and Embedder are owned (opened and closed) by the composition root.
 """
 
@@ -42,6 +45,8 @@ from memory.kb.rows import (
 )
 from memory.kb.selection import TokenCounter, dedupe, estimate_tokens, fuse_rankings, pack_within_budget
 from memory.kb.triggers import InvalidKey, Patterns, compile_keys, fires
+from memory.postgres.kb import search_ids, write_entries
+from memory.postgres.pool import PostgresDatabase
 from memory.records import KBEntry
 from memory.sqlite.db import Database
 from memory.vectors import VectorIndex
@@ -92,7 +97,7 @@ class _Plan:
 class SqliteKnowledgeBase:
     def __init__(
         self,
-        db: Database,
+        db: Database | PostgresDatabase,
         *,
         vectors: VectorIndex | None = None,
         embedder: Embedder | None = None,
@@ -113,7 +118,8 @@ class SqliteKnowledgeBase:
         self._closed = False
 
     async def start(self) -> None:
-        await self._db.ensure_schema(SCHEMA_NAME, SCHEMA)
+        if isinstance(self._db, Database):  # Postgres: the tables come from its migrations
+            await self._db.ensure_schema(SCHEMA_NAME, SCHEMA)
         self._started = True
 
     async def close(self) -> None:
@@ -201,6 +207,9 @@ class SqliteKnowledgeBase:
         return by_scope
 
     async def _write_sql(self, plan: _Plan) -> None:
+        if isinstance(self._db, PostgresDatabase):
+            await write_entries(self._db, delete_ids=plan.delete_ids, insert=plan.insert)
+            return
         async with self._db.transaction() as conn:
             for entry_id in plan.delete_ids:
                 await _run(
@@ -287,6 +296,8 @@ class SqliteKnowledgeBase:
         terms = list(dict.fromkeys(w for w in words if len(w) > 1 and w not in _STOPWORDS))
         if not terms:
             return []
+        if isinstance(self._db, PostgresDatabase):
+            return await search_ids(self._db, terms, scopes, self._settings.candidates)
         # Quoted terms OR-ed: any content word may match.
         match = " OR ".join('"' + term.replace('"', "") + '"' for term in terms)
         marks = ",".join("?" * len(scopes))

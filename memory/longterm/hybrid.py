@@ -30,6 +30,7 @@ from memory.longterm.rows import (
     ADDED_COLUMNS,
     COLUMNS,
     SCHEMA,
+    UPSERT_SET,
     WRITE_COLUMNS,
     epoch,
     from_row,
@@ -38,6 +39,8 @@ from memory.longterm.rows import (
 )
 from memory.longterm.subject import from_persona_view, names_as_pronouns, question_side, without_names
 from memory.longterm.tuning import RetrievalTuning
+from memory.postgres.lexical import PostgresLexicalIndex
+from memory.postgres.pool import PostgresDatabase
 from memory.records import DM_SCOPE, MemoryHit, MemoryItem, MemoryQuery, Visibility
 from memory.sqlite.db import Database
 from memory.timeparse import TimeRange, parse_time_range
@@ -52,12 +55,13 @@ _ROOM_PREFIX = "ltm-r-"  # the room partitions (partitions.room_collection)
 
 
 class HybridMemory:
-    """The Database, VectorIndex and Embedder are owned (opened/closed) by the composition root."""
+    """The Database (SQLite, or Postgres with DATABASE_URL), VectorIndex and Embedder are owned
+    (opened/closed) by the composition root. The SQL is written once, for both."""
 
     def __init__(
         self,
         *,
-        db: Database,
+        db: Database | PostgresDatabase,
         vectors: VectorIndex,
         embedder: Embedder,
         tuning: RetrievalTuning | None = None,
@@ -65,7 +69,11 @@ class HybridMemory:
         self._db = db
         self._vectors = vectors
         self._embedder = embedder
-        self._lexical = LexicalIndex(db, name=_LEXICAL_NAME)
+        self._lexical: LexicalIndex | PostgresLexicalIndex = (
+            PostgresLexicalIndex(db, name=_LEXICAL_NAME)
+            if isinstance(db, PostgresDatabase)
+            else LexicalIndex(db, name=_LEXICAL_NAME)
+        )
         self._tuning = tuning or RetrievalTuning()
         self._started = False
         self._warming: asyncio.Task[list[str]] | None = None
@@ -81,11 +89,12 @@ class HybridMemory:
 
     async def _prepare(self) -> None:
         await self._db.open()
-        await self._db.ensure_schema("ltm_items", SCHEMA)
-        columns = {str(r[1]) for r in await self._db.fetchall("PRAGMA table_info(ltm_items)")}
-        for name, ddl in ADDED_COLUMNS.items():
-            if name not in columns:
-                await self._db.execute(ddl)
+        if isinstance(self._db, Database):  # Postgres: the tables come from its migrations
+            await self._db.ensure_schema("ltm_items", SCHEMA)
+            columns = {str(r[1]) for r in await self._db.fetchall("PRAGMA table_info(ltm_items)")}
+            for name, ddl in ADDED_COLUMNS.items():
+                if name not in columns:
+                    await self._db.execute(ddl)
         await self._lexical.start()
 
     def _model(self) -> str:
@@ -108,7 +117,11 @@ class HybridMemory:
         the marker names the new model only once every item carries its vector."""
         await self._prepare()
         marker = f"reindexing: {self._model()}"
-        await self._db.execute("INSERT OR REPLACE INTO ltm_meta(key, value) VALUES ('embedder', ?)", [marker])
+        await self._db.execute(
+            "INSERT INTO ltm_meta(key, value) VALUES ('embedder', ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [marker],
+        )
         places = await self._db.fetchall("SELECT DISTINCT owner, scope FROM ltm_items")
         for name in sorted({n for r in places for n in partitions.collections_of(str(r[0]), str(r[1]))}):
             await self._vectors.drop(name)  # a collection refuses vectors of another model
@@ -213,7 +226,8 @@ class HybridMemory:
         # The item row is written last: it marks the item complete, so a retried add redoes the rest.
         marks = ",".join("?" * len(WRITE_COLUMNS.split(",")))
         await self._db.executemany(
-            f"INSERT OR REPLACE INTO ltm_items({WRITE_COLUMNS}) VALUES ({marks})",
+            f"INSERT INTO ltm_items({WRITE_COLUMNS}) VALUES ({marks})"
+            f" ON CONFLICT (id) DO UPDATE SET {UPSERT_SET}",
             [to_row(i, v) for i, v in zip(new, vectors, strict=True)],
         )
 
@@ -382,7 +396,8 @@ class HybridMemory:
 
     async def _count(self, where: str, params: Sequence[object], limit: int) -> int:
         row = await self._db.fetchone(
-            f"SELECT COUNT(*) FROM (SELECT 1 FROM ltm_items WHERE {where} LIMIT ?)", [*params, limit + 1]
+            f"SELECT COUNT(*) FROM (SELECT 1 FROM ltm_items WHERE {where} LIMIT ?) AS capped",
+            [*params, limit + 1],
         )
         return int(row[0]) if row else 0
 

@@ -44,6 +44,8 @@ COLUMNS = (
     " context"
 )
 WRITE_COLUMNS = COLUMNS + ", vec"
+# An add that finds the row (a retried add) replaces it: SQLite and Postgres both take this form.
+UPSERT_SET = ", ".join(f"{c.strip()} = excluded.{c.strip()}" for c in WRITE_COLUMNS.split(",")[1:])
 
 
 def epoch(dt: datetime) -> float:

@@ -65,7 +65,7 @@ _COLUMNS = (
 )
 
 
-def _ts(value: datetime) -> str:
+def utc_text(value: datetime) -> str:
     """UTC ISO text: sorts chronologically as a string."""
     aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
     return aware.astimezone(UTC).isoformat()
@@ -75,11 +75,11 @@ def _dt(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
 
-def _same_value(a: str, b: str) -> bool:
+def same_value(a: str, b: str) -> bool:
     return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
-def _merge_ids(old: Sequence[str], new: Sequence[str]) -> tuple[str, ...]:
+def merge_ids(old: Sequence[str], new: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*old, *new]))
 
 
@@ -88,7 +88,7 @@ def scope_class(scope: str) -> str:
     return "dm" if scope == DM_SCOPE else "public"
 
 
-def _row_to_fact(row: aiosqlite.Row) -> Fact:
+def row_to_fact(row: Any) -> Fact:
     return Fact(
         id=row["id"],
         owner=row["owner"],
@@ -106,7 +106,7 @@ def _row_to_fact(row: aiosqlite.Row) -> Fact:
     )
 
 
-def _fact_to_row(fact: Fact) -> tuple[Any, ...]:
+def fact_to_row(fact: Fact) -> tuple[Any, ...]:
     return (
         fact.id,
         fact.owner,
@@ -117,10 +117,10 @@ def _fact_to_row(fact: Fact) -> tuple[Any, ...]:
         fact.kind,
         fact.confidence,
         json.dumps(list(fact.source_ids)),
-        _ts(fact.valid_from),
-        _ts(fact.recorded_at),
+        utc_text(fact.valid_from),
+        utc_text(fact.recorded_at),
         fact.superseded_by,
-        None if fact.superseded_at is None else _ts(fact.superseded_at),
+        None if fact.superseded_at is None else utc_text(fact.superseded_at),
     )
 
 
@@ -141,7 +141,7 @@ class SqliteFactStore:
 
     async def upsert(self, facts: Sequence[Fact]) -> None:
         # Oldest first, so a batch stated in order supersedes in order.
-        ordered = sorted(facts, key=lambda f: _ts(f.valid_from))
+        ordered = sorted(facts, key=lambda f: utc_text(f.valid_from))
         async with self._db.transaction() as conn:
             for fact in ordered:
                 await self._upsert_one(conn, fact)
@@ -151,12 +151,12 @@ class SqliteFactStore:
             return  # a retried job: this exact fact is already filed
         history = await self._key_history(conn, fact)
         current = next((f for f in history if f.current), None)
-        when = _ts(fact.valid_from)
+        when = utc_text(fact.valid_from)
         # Restating the current value is provenance, unless another value came in between.
-        interrupted = any(not f.current and _ts(f.valid_from) > when for f in history)
-        if current is not None and _same_value(current.value, fact.value) and not interrupted:
+        interrupted = any(not f.current and utc_text(f.valid_from) > when for f in history)
+        if current is not None and same_value(current.value, fact.value) and not interrupted:
             await self._add_provenance(conn, current, fact)
-        elif current is None or when >= _ts(current.valid_from):
+        elif current is None or when >= utc_text(current.valid_from):
             await self._insert_as_current(conn, fact, current)
         else:
             await self._insert_as_history(conn, fact, history)
@@ -168,16 +168,16 @@ class SqliteFactStore:
             " ORDER BY valid_from, recorded_at",
             (fact.owner, fact.subject, fact.attribute),
         )
-        return [_row_to_fact(r) for r in rows]
+        return [row_to_fact(r) for r in rows]
 
     async def _add_provenance(self, conn: aiosqlite.Connection, current: Fact, fact: Fact) -> None:
-        valid_from = min(current.valid_from, fact.valid_from, key=_ts)
+        valid_from = min(current.valid_from, fact.valid_from, key=utc_text)
         await conn.execute(
             "UPDATE facts SET source_ids = ?, confidence = ?, valid_from = ? WHERE id = ?",
             (
-                json.dumps(list(_merge_ids(current.source_ids, fact.source_ids))),
+                json.dumps(list(merge_ids(current.source_ids, fact.source_ids))),
                 max(current.confidence, fact.confidence),
-                _ts(valid_from),
+                utc_text(valid_from),
                 current.id,
             ),
         )
@@ -186,23 +186,23 @@ class SqliteFactStore:
         if current is not None:
             await conn.execute(
                 "UPDATE facts SET superseded_by = ?, superseded_at = ? WHERE id = ?",
-                (fact.id, _ts(fact.valid_from), current.id),
+                (fact.id, utc_text(fact.valid_from), current.id),
             )
-        row = _fact_to_row(replace(fact, superseded_by=None, superseded_at=None))
+        row = fact_to_row(replace(fact, superseded_by=None, superseded_at=None))
         await conn.execute(f"INSERT INTO facts ({_COLUMNS}) VALUES ({_placeholders()})", row)
 
     async def _insert_as_history(self, conn: aiosqlite.Connection, fact: Fact, history: list[Fact]) -> None:
         """File a late-arriving older value between its neighbours in the key's timeline."""
-        when = _ts(fact.valid_from)
-        successor = next(f for f in history if _ts(f.valid_from) > when)
-        predecessor = next((f for f in reversed(history) if _ts(f.valid_from) <= when), None)
+        when = utc_text(fact.valid_from)
+        successor = next(f for f in history if utc_text(f.valid_from) > when)
+        predecessor = next((f for f in reversed(history) if utc_text(f.valid_from) <= when), None)
         if predecessor is not None and predecessor.superseded_by == successor.id:
             await conn.execute(
                 "UPDATE facts SET superseded_by = ?, superseded_at = ? WHERE id = ?",
                 (fact.id, when, predecessor.id),
             )
         filed = replace(fact, superseded_by=successor.id, superseded_at=successor.valid_from)
-        await conn.execute(f"INSERT INTO facts ({_COLUMNS}) VALUES ({_placeholders()})", _fact_to_row(filed))
+        await conn.execute(f"INSERT INTO facts ({_COLUMNS}) VALUES ({_placeholders()})", fact_to_row(filed))
         _log.debug("fact %s stated out of order; filed as history under %s", fact.id, successor.id)
 
     async def facts(self, visibility: Visibility, *, include_superseded: bool = False) -> list[Fact]:
@@ -211,7 +211,7 @@ class SqliteFactStore:
         rows = await self._db.fetchall(
             f"SELECT {_COLUMNS} FROM facts WHERE {where} ORDER BY valid_from, recorded_at", params
         )
-        found = [_row_to_fact(r) for r in rows]
+        found = [row_to_fact(r) for r in rows]
         if include_superseded:
             return found
         return [f for f in found if f.current and f.value.strip()]
@@ -244,7 +244,7 @@ class SqliteFactStore:
                 scope_class(dossier.scope),
                 dossier.scope,
                 dossier.summary,
-                _ts(dossier.updated_at),
+                utc_text(dossier.updated_at),
                 json.dumps(list(dossier.source_ids)),
             ),
         )
@@ -264,7 +264,7 @@ class SqliteFactStore:
                 facts_gone = await _rowcount(conn, f"DELETE FROM facts WHERE {owner_sql}", params)
                 dossiers_gone = await _rowcount(conn, f"DELETE FROM dossiers WHERE {owner_sql}", params)
                 return facts_gone + dossiers_gone
-            like = f"%{_escape_like(phrase.strip())}%"
+            like = f"%{escape_like(phrase.strip())}%"
             facts_gone = await _rowcount(
                 conn,
                 f"DELETE FROM facts WHERE {owner_sql}"
@@ -284,7 +284,7 @@ def _placeholders(n: int = len(_COLUMNS.split(","))) -> str:
     return ", ".join("?" * n)
 
 
-def _escape_like(text: str) -> str:
+def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 

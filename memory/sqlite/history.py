@@ -62,7 +62,7 @@ def matches(text: str, phrase: str | None) -> bool:
     return phrase is None or phrase.casefold() in text.casefold()
 
 
-def _row_values(turn: Turn) -> tuple[Any, ...]:
+def row_values(turn: Turn) -> tuple[Any, ...]:
     return (
         turn.event_id,
         turn.session,
@@ -80,7 +80,8 @@ def _row_values(turn: Turn) -> tuple[Any, ...]:
     )
 
 
-def _turn(row: aiosqlite.Row) -> Turn:
+def row_to_turn(row: Any) -> Turn:
+    """A turn from its row (a SQLite or a Postgres one: both are read by column name)."""
     return Turn(
         event_id=row["event_id"],
         session=row["session"],
@@ -132,10 +133,10 @@ class SqliteHistoryStore:
             " ORDER BY created_ts DESC, seq DESC LIMIT ?",
             (session, *params, limit),
         )
-        return [_turn(row) for row in reversed(rows)]
+        return [row_to_turn(row) for row in reversed(rows)]
 
     async def export(self, owners: frozenset[str]) -> list[Turn]:
-        return [_turn(row) for row in await _select_owned(self._db.conn, owners)]
+        return [row_to_turn(row) for row in await _select_owned(self._db.conn, owners)]
 
     async def forget(self, owners: frozenset[str], phrase: str | None = None) -> int:
         # Matching happens in Python: SQLite's LIKE/lower() fold ASCII only, and every backend
@@ -158,7 +159,7 @@ async def append_in(conn: aiosqlite.Connection, turns: Sequence[Turn]) -> None:
     """Append inside the caller's transaction (the outbox commits a turn's rows with its work)."""
     await conn.executemany(
         f"INSERT OR IGNORE INTO history ({_COLUMNS}) VALUES ({_placeholders(13)})",
-        [_row_values(turn) for turn in turns],
+        [row_values(turn) for turn in turns],
     )
 
 

@@ -53,12 +53,12 @@ _COLUMNS = "id, persona, day, kind, text, scope, created_at, owner, source_ids"
 _WORD = re.compile(r"\w+")
 
 
-def _ts(value: datetime) -> str:
+def utc_text(value: datetime) -> str:
     aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
     return aware.astimezone(UTC).isoformat()
 
 
-def _row_to_entry(row: aiosqlite.Row) -> JournalEntry:
+def row_to_entry(row: Any) -> JournalEntry:
     return JournalEntry(
         id=row["id"],
         persona=row["persona"],
@@ -72,14 +72,18 @@ def _row_to_entry(row: aiosqlite.Row) -> JournalEntry:
     )
 
 
-def _ids(raw: str) -> set[str]:
+def source_set(raw: str) -> set[str]:
     return set(json.loads(raw))
+
+
+def query_words(text: str) -> list[str]:
+    """The distinct words of a search, lower-cased, in order."""
+    return list(dict.fromkeys(w.lower() for w in _WORD.findall(text)))
 
 
 def _fts_query(text: str) -> str:
     """Any of the words, each quoted so FTS5 syntax in user text is inert."""
-    words = dict.fromkeys(w.lower() for w in _WORD.findall(text))
-    return " OR ".join(f'"{w}"' for w in words)
+    return " OR ".join(f'"{w}"' for w in query_words(text))
 
 
 class SqliteJournalStore:
@@ -107,7 +111,7 @@ class SqliteJournalStore:
             entry.kind,
             entry.text,
             entry.scope,
-            _ts(entry.created_at),
+            utc_text(entry.created_at),
             entry.owner,
             json.dumps(list(entry.source_ids)),
         )
@@ -129,11 +133,11 @@ class SqliteJournalStore:
         params: list[Any] = [persona, *where_params]
         if since is not None:
             sql += " AND created_at >= ?"
-            params.append(_ts(since))
+            params.append(utc_text(since))
         sql += " ORDER BY created_at DESC LIMIT ?"
         params.append(max(limit, 0))
         rows = await self._db.fetchall(sql, params)
-        return [_row_to_entry(r) for r in reversed(rows)]
+        return [row_to_entry(r) for r in reversed(rows)]
 
     async def search(self, persona: str, visibility: Visibility, text: str, k: int) -> list[JournalEntry]:
         """Best BM25 matches first, among visible entries only."""
@@ -148,7 +152,7 @@ class SqliteJournalStore:
             " ORDER BY bm25(journal_fts) LIMIT ?",
             (query, persona, *where_params, k),
         )
-        return [_row_to_entry(r) for r in rows]
+        return [row_to_entry(r) for r in rows]
 
     async def day(self, persona: str, day: str) -> list[JournalEntry]:
         """Every entry of one day, oldest first, regardless of scope.
@@ -160,7 +164,7 @@ class SqliteJournalStore:
             f"SELECT {_COLUMNS} FROM journal WHERE persona = ? AND day = ? ORDER BY created_at",
             (persona, day),
         )
-        return [_row_to_entry(r) for r in rows]
+        return [row_to_entry(r) for r in rows]
 
     async def _forget_in_files(self, rows: list[aiosqlite.Row]) -> None:
         if self._files is None:
@@ -191,7 +195,7 @@ class SqliteJournalStore:
             gone = [
                 r
                 for r in rows
-                if r["owner"] in owners or (sources and not sources.isdisjoint(_ids(r["source_ids"])))
+                if r["owner"] in owners or (sources and not sources.isdisjoint(source_set(r["source_ids"])))
             ]
             doomed = [(r["rowid"], r["text"]) for r in gone]
             for rowid, text in doomed:

@@ -14,8 +14,6 @@ import logging
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from memory.records import DraftLine, JournalDraft
 from memory.sqlite.db import Database
 
@@ -57,7 +55,7 @@ def _lines(raw: str) -> tuple[DraftLine, ...]:
     )
 
 
-def _values(draft: JournalDraft) -> list[Any]:
+def draft_values(draft: JournalDraft) -> list[Any]:
     """The columns after `id`, in `_FIELDS` order."""
     return [
         draft.persona,
@@ -72,7 +70,7 @@ def _values(draft: JournalDraft) -> list[Any]:
     ]
 
 
-def _row_to_draft(row: aiosqlite.Row) -> JournalDraft:
+def row_to_draft(row: Any) -> JournalDraft:
     return JournalDraft(
         id=row["id"],
         persona=row["persona"],
@@ -101,19 +99,19 @@ class SqliteJournalDrafts:
         return None
 
     async def save(self, draft: JournalDraft) -> None:
-        await self._db.execute(_UPSERT, [draft.id, *_values(draft)])
+        await self._db.execute(_UPSERT, [draft.id, *draft_values(draft)])
 
     async def update(self, draft: JournalDraft) -> bool:
-        return await self._db.execute(_UPDATE, [*_values(draft), draft.id]) == 1
+        return await self._db.execute(_UPDATE, [*draft_values(draft), draft.id]) == 1
 
     async def get(self, draft_id: str) -> JournalDraft | None:
         row = await self._db.fetchone(f"SELECT {_COLUMNS} FROM journal_drafts WHERE id = ?", (draft_id,))
-        return _row_to_draft(row) if row is not None else None
+        return row_to_draft(row) if row is not None else None
 
     async def pending(self) -> list[JournalDraft]:
         rows = await self._db.fetchall(f"SELECT {_COLUMNS} FROM journal_drafts")
         # Sorted here, not in SQL: stored times keep their own offsets, so text order is not time order.
-        return sorted((_row_to_draft(r) for r in rows), key=lambda d: d.last_at)
+        return sorted((row_to_draft(r) for r in rows), key=lambda d: d.last_at)
 
     async def discard(self, draft_id: str) -> bool:
         return await self._db.execute("DELETE FROM journal_drafts WHERE id = ?", (draft_id,)) == 1
@@ -127,7 +125,7 @@ class SqliteJournalDrafts:
         async with self._db.transaction() as conn:
             async with conn.execute(f"SELECT {_COLUMNS} FROM journal_drafts") as cur:
                 rows = await cur.fetchall()
-            doomed = [r["id"] for r in rows if _row_to_draft(r).is_about(owners, phrase, sources)]
+            doomed = [r["id"] for r in rows if row_to_draft(r).is_about(owners, phrase, sources)]
             await conn.executemany("DELETE FROM journal_drafts WHERE id = ?", [(i,) for i in doomed])
         _log.info("forgot %s pending journal drafts", len(doomed))
         return len(doomed)

@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import aiosqlite
 
@@ -64,11 +65,11 @@ _JOB_COLUMNS = "key, kind, payload, owners, origin_ts, attempts, due_ts"
 TOMBSTONE_MIN_AGE_S = 3600.0
 
 
-def _owners_json(owners: frozenset[str]) -> str:
+def owners_json(owners: frozenset[str]) -> str:
     return json.dumps(sorted(owners))
 
 
-def _job(row: aiosqlite.Row) -> OutboxJob:
+def row_to_job(row: Any) -> OutboxJob:
     return OutboxJob(
         key=row["key"],
         kind=row["kind"],
@@ -107,14 +108,14 @@ class SqliteOutbox:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM outbox))"
                 " ON CONFLICT (key) DO NOTHING",
                 [
-                    (j.key, j.kind, j.payload, _owners_json(j.owners), j.origin_ts, j.attempts, j.due_ts)
+                    (j.key, j.kind, j.payload, owners_json(j.owners), j.origin_ts, j.attempts, j.due_ts)
                     for j in jobs
                 ],
             )
 
     async def pending(self) -> list[OutboxJob]:
         rows = await self._db.fetchall(f"SELECT {_JOB_COLUMNS} FROM outbox ORDER BY seq")
-        return [_job(row) for row in rows]
+        return [row_to_job(row) for row in rows]
 
     async def done(self, key: str) -> None:
         await self._db.execute("DELETE FROM outbox WHERE key = ?", (key,))
@@ -198,7 +199,7 @@ class SqliteOutbox:
             " AND at >= ? ORDER BY at",
             [*ordered, since],
         )
-        return [_tombstone(r) for r in rows]
+        return [row_to_tombstone(r) for r in rows]
 
     async def mark_applied(self, owners: frozenset[str], at: float) -> None:
         if owners:
@@ -210,14 +211,14 @@ class SqliteOutbox:
 
     async def unapplied(self) -> list[Tombstone]:
         rows = await self._db.fetchall("SELECT owner, phrase, at, applied FROM tombstones WHERE applied = 0")
-        return [_tombstone(r) for r in rows]
+        return [row_to_tombstone(r) for r in rows]
 
 
 def _marks(count: int) -> str:
     return ",".join("?" * count)
 
 
-def _tombstone(row: aiosqlite.Row) -> Tombstone:
+def row_to_tombstone(row: Any) -> Tombstone:
     return Tombstone(
         owner=row["owner"], phrase=row["phrase"], at=float(row["at"]), applied=bool(row["applied"])
     )

@@ -50,3 +50,15 @@ def test_a_malformed_nested_value_names_the_key(monkeypatch: pytest.MonkeyPatch)
         load_settings(env_file=None)
     assert "learning.reflection_hour" in str(info.value)
     assert "FAMILIAR_LEARNING__REFLECTION_HOUR" in str(info.value)
+
+
+def test_database_url_selects_postgres_and_a_wrong_scheme_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://familiar@db.internal:5432/familiar")
+    monkeypatch.setenv("FAMILIAR_DATABASE_POOL__MAX_SIZE", "20")
+    settings = load_settings(env_file=None)
+    assert settings.database_url == "postgresql://familiar@db.internal:5432/familiar"
+    assert settings.database_pool.max_size == 20
+
+    monkeypatch.setenv("DATABASE_URL", "mysql://familiar@db.internal/familiar")
+    with pytest.raises(ConfigError, match="DATABASE_URL must be a postgresql://"):
+        load_settings(env_file=None)

@@ -1,16 +1,14 @@
-"""SqliteFactStore against a real SQLite file: supersession, history, visibility, dossiers, forget."""
+"""The fact store on SQLite and on Postgres: supersession, history, visibility, dossiers, forget."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from memory.records import Dossier, Fact, FactKind, Visibility
-from memory.sqlite.db import Database
-from memory.sqlite.facts import SqliteFactStore
+from tests.support.relational import FactBackend, Relational
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 ALICE = "terminal:alice"
@@ -20,14 +18,11 @@ BOB_IN_GROUP = Visibility(owners=frozenset({"terminal:bob"}), scope="room:termin
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteFactStore]:
-    db = Database(tmp_path / "facts.sqlite3")
-    await db.open()
-    facts = SqliteFactStore(db)
-    await facts.start()
+async def store(relational: Relational) -> AsyncIterator[FactBackend]:
+    """The same contract on SQLite and on Postgres."""
+    facts = await relational.facts()
     yield facts
     await facts.close()
-    await db.close()
 
 
 def make(
@@ -55,11 +50,11 @@ def make(
     )
 
 
-async def values(store: SqliteFactStore, visibility: Visibility = IN_DM) -> list[str]:
+async def values(store: FactBackend, visibility: Visibility = IN_DM) -> list[str]:
     return [f.value for f in await store.facts(visibility)]
 
 
-async def test_newer_value_supersedes_and_keeps_history(store: SqliteFactStore) -> None:
+async def test_newer_value_supersedes_and_keeps_history(store: FactBackend) -> None:
     await store.upsert([make("f1", "ABC", attribute="api_key")])
     await store.upsert([make("f2", "XYZ", attribute="api_key", hours=1)])
     assert await values(store) == ["XYZ"]
@@ -69,7 +64,7 @@ async def test_newer_value_supersedes_and_keeps_history(store: SqliteFactStore) 
     assert history["f1"].source_ids == ("ev-f1",)
 
 
-async def test_out_of_order_values_slot_into_the_timeline(store: SqliteFactStore) -> None:
+async def test_out_of_order_values_slot_into_the_timeline(store: FactBackend) -> None:
     await store.upsert([make("f3", "Lisbon", hours=30)])
     await store.upsert([make("f1", "Porto", hours=0)])
     await store.upsert([make("f2", "Braga", hours=10)])
@@ -78,7 +73,7 @@ async def test_out_of_order_values_slot_into_the_timeline(store: SqliteFactStore
     assert chain == {"f1": "f2", "f2": "f3", "f3": None}
 
 
-async def test_restating_the_value_adds_provenance(store: SqliteFactStore) -> None:
+async def test_restating_the_value_adds_provenance(store: FactBackend) -> None:
     await store.upsert([make("f1", "Lisbon", source="e1")])
     await store.upsert([make("f2", "  lisbon ", hours=5, source="e2")])
     [only] = await store.facts(IN_DM, include_superseded=True)
@@ -86,13 +81,13 @@ async def test_restating_the_value_adds_provenance(store: SqliteFactStore) -> No
     assert only.source_ids == ("e1", "e2")
 
 
-async def test_same_id_twice_is_a_no_op(store: SqliteFactStore) -> None:
+async def test_same_id_twice_is_a_no_op(store: FactBackend) -> None:
     await store.upsert([make("f1", "Porto")])
     await store.upsert([make("f1", "Porto")])
     assert len(await store.facts(IN_DM, include_superseded=True)) == 1
 
 
-async def test_empty_value_retracts_the_key(store: SqliteFactStore) -> None:
+async def test_empty_value_retracts_the_key(store: FactBackend) -> None:
     await store.upsert([make("f1", "Bob", attribute="name_to_avoid", kind="constraint")])
     await store.upsert([make("f2", "", attribute="name_to_avoid", kind="constraint", hours=1)])
     assert await values(store) == []
@@ -100,7 +95,7 @@ async def test_empty_value_retracts_the_key(store: SqliteFactStore) -> None:
     assert [f.superseded_by for f in history if f.value == "Bob"] == ["f2"]
 
 
-async def test_dm_facts_stay_out_of_group_rooms(store: SqliteFactStore) -> None:
+async def test_dm_facts_stay_out_of_group_rooms(store: FactBackend) -> None:
     await store.upsert(
         [
             make("f1", "diabetic", attribute="health", scope="dm"),
@@ -116,7 +111,7 @@ async def test_dm_facts_stay_out_of_group_rooms(store: SqliteFactStore) -> None:
     assert await values(store, BOB_IN_GROUP) == []
 
 
-async def test_dossiers_are_kept_per_scope_class(store: SqliteFactStore) -> None:
+async def test_dossiers_are_kept_per_scope_class(store: FactBackend) -> None:
     await store.save_dossier(
         Dossier(owner=ALICE, scope="room:terminal:lounge", summary="Plays chess.", updated_at=T0)
     )
@@ -131,7 +126,7 @@ async def test_dossiers_are_kept_per_scope_class(store: SqliteFactStore) -> None
     assert dm.summary == "Diabetic; plays chess."
 
 
-async def test_dm_falls_back_to_public_dossier(store: SqliteFactStore) -> None:
+async def test_dm_falls_back_to_public_dossier(store: FactBackend) -> None:
     await store.save_dossier(
         Dossier(owner=ALICE, scope="room:terminal:lounge", summary="Plays chess.", updated_at=T0)
     )
@@ -141,7 +136,7 @@ async def test_dm_falls_back_to_public_dossier(store: SqliteFactStore) -> None:
     assert await store.dossier(BOB_IN_GROUP) is None
 
 
-async def test_forget_phrase_and_all(store: SqliteFactStore) -> None:
+async def test_forget_phrase_and_all(store: FactBackend) -> None:
     await store.upsert(
         [
             make("f1", "Acme Corp", attribute="employer"),
@@ -157,19 +152,19 @@ async def test_forget_phrase_and_all(store: SqliteFactStore) -> None:
     assert await store.facts(IN_DM, include_superseded=True) == []
 
 
-async def test_forget_phrase_by_attribute_and_literal_wildcards(store: SqliteFactStore) -> None:
+async def test_forget_phrase_by_attribute_and_literal_wildcards(store: FactBackend) -> None:
     await store.upsert([make("f1", "XYZ", attribute="api_key"), make("f2", "100%", attribute="mood")])
     assert await store.forget(frozenset({ALICE}), "API KEY".replace(" ", "_")) == 1
     assert await store.forget(frozenset({ALICE}), "_") == 0  # '_' is literal, not a wildcard
     assert await values(store) == ["100%"]
 
 
-async def test_close_is_idempotent(store: SqliteFactStore) -> None:
+async def test_close_is_idempotent(store: FactBackend) -> None:
     await store.close()
     await store.close()
 
 
-async def test_old_restatement_before_an_intermediate_value_is_history(store: SqliteFactStore) -> None:
+async def test_old_restatement_before_an_intermediate_value_is_history(store: FactBackend) -> None:
     await store.upsert([make("f2", "Porto", hours=10)])
     await store.upsert([make("f3", "Lisbon", hours=30)])
     await store.upsert([make("f1", "Lisbon", hours=0)])  # lived in Lisbon before Porto, too

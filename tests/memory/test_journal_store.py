@@ -1,4 +1,4 @@
-"""SqliteJournalStore (FTS5) and the Markdown journal files, on real SQLite and real files."""
+"""The journal store (SQLite FTS5, Postgres full-text search) and the Markdown journal files."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ import pytest
 
 from memory.journal_files import JournalFiles
 from memory.records import JournalEntry, Visibility
-from memory.sqlite.db import Database
-from memory.sqlite.journal import SqliteJournalStore
+from tests.support.relational import JournalBackend, Relational
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 ALICE, BOB = "terminal:alice", "terminal:bob"
@@ -23,14 +22,11 @@ def seen_by(owner: str, scope: str, *, shared: bool = False) -> Visibility:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteJournalStore]:
-    db = Database(tmp_path / "journal.sqlite3")
-    await db.open()
-    journal = SqliteJournalStore(db)
-    await journal.start()
+async def store(relational: Relational) -> AsyncIterator[JournalBackend]:
+    """The same contract on SQLite and on Postgres."""
+    journal = await relational.journal()
     yield journal
     await journal.close()
-    await db.close()
 
 
 def entry(eid: str, text: str, *, scope: str, owner: str | None, minutes: int = 0) -> JournalEntry:
@@ -48,7 +44,7 @@ def entry(eid: str, text: str, *, scope: str, owner: str | None, minutes: int = 
 
 
 @pytest.fixture
-async def filled(store: SqliteJournalStore) -> SqliteJournalStore:
+async def filled(store: JournalBackend) -> JournalBackend:
     await store.add(entry("j1", "Alice told me about her surgery.", scope="dm", owner=ALICE, minutes=1))
     await store.add(
         entry("j2", "The lounge argued about pizza toppings.", scope=LOUNGE, owner=None, minutes=2)
@@ -60,7 +56,7 @@ async def filled(store: SqliteJournalStore) -> SqliteJournalStore:
     return store
 
 
-async def test_recent_respects_scopes(filled: SqliteJournalStore) -> None:
+async def test_recent_respects_scopes(filled: JournalBackend) -> None:
     alice_dm = [e.id for e in await filled.recent("familiar", seen_by(ALICE, "dm"), 10)]
     assert alice_dm == ["j1", "j4"]  # her DM entry and her own room entry; not the lounge, not Bob's DM
     alice_lounge = [e.id for e in await filled.recent("familiar", seen_by(ALICE, LOUNGE), 10)]
@@ -71,12 +67,12 @@ async def test_recent_respects_scopes(filled: SqliteJournalStore) -> None:
     assert await filled.recent("other-persona", seen_by(ALICE, "dm"), 10) == []
 
 
-async def test_recent_since(filled: SqliteJournalStore) -> None:
+async def test_recent_since(filled: JournalBackend) -> None:
     later = await filled.recent("familiar", seen_by(ALICE, "dm"), 10, since=T0 + timedelta(minutes=2))
     assert [e.id for e in later] == ["j4"]
 
 
-async def test_search_is_lexical_and_scoped(filled: SqliteJournalStore) -> None:
+async def test_search_is_lexical_and_scoped(filled: JournalBackend) -> None:
     found = await filled.search("familiar", seen_by(BOB, LOUNGE, shared=True), "pizza", 5)
     assert [e.id for e in found] == ["j2"]  # Bob's own DM entry is not shown in the lounge
     found_dm = await filled.search("familiar", seen_by(BOB, "dm"), "pizza", 5)
@@ -86,13 +82,13 @@ async def test_search_is_lexical_and_scoped(filled: SqliteJournalStore) -> None:
     assert [e.id for e in await filled.search("familiar", seen_by(ALICE, "dm"), "SURGERY", 5)] == ["j1"]
 
 
-async def test_add_is_idempotent_and_day_lists_everything(filled: SqliteJournalStore) -> None:
+async def test_add_is_idempotent_and_day_lists_everything(filled: JournalBackend) -> None:
     await filled.add(entry("j1", "Alice told me about her surgery.", scope="dm", owner=ALICE, minutes=1))
     assert [e.id for e in await filled.day("familiar", "2026-11-24")] == ["j1", "j2", "j3", "j4"]
     assert len(await filled.search("familiar", seen_by(ALICE, "dm"), "surgery", 5)) == 1
 
 
-async def test_forget_removes_from_listing_and_index(filled: SqliteJournalStore) -> None:
+async def test_forget_removes_from_listing_and_index(filled: JournalBackend) -> None:
     assert await filled.forget(frozenset({ALICE}), "SURGERY") == 1
     assert await filled.search("familiar", seen_by(ALICE, "dm"), "surgery", 5) == []
     assert await filled.forget(frozenset({ALICE})) == 1
@@ -118,7 +114,7 @@ async def test_markdown_files_append_once_per_entry(tmp_path: Path) -> None:
     assert files.path_for("../etc", "2026-11-24").is_relative_to(tmp_path / "data" / "journal")
 
 
-async def test_other_peoples_entries_never_crowd_out_visible_ones(filled: SqliteJournalStore) -> None:
+async def test_other_peoples_entries_never_crowd_out_visible_ones(filled: JournalBackend) -> None:
     for i in range(60):
         await filled.add(
             entry(f"b{i}", f"Bob's private pizza note {i}", scope="dm", owner=BOB, minutes=10 + i)
@@ -129,7 +125,7 @@ async def test_other_peoples_entries_never_crowd_out_visible_ones(filled: Sqlite
 
 
 async def test_ones_own_entry_is_not_hidden_behind_newer_entries_by_someone_else(
-    store: SqliteJournalStore,
+    store: JournalBackend,
 ) -> None:
     await store.add(entry("mine", "Alice planned the lounge quiz.", scope=LOUNGE, owner=ALICE, minutes=1))
     for i in range(3):
@@ -140,7 +136,7 @@ async def test_ones_own_entry_is_not_hidden_behind_newer_entries_by_someone_else
 
 
 async def test_a_rooms_entries_by_others_are_shown_only_where_the_room_shares(
-    store: SqliteJournalStore,
+    store: JournalBackend,
 ) -> None:
     await store.add(entry("bob", "Bob told the lounge about his move.", scope=LOUNGE, owner=BOB))
     await store.add(entry("group", "The lounge argued about the move.", scope=LOUNGE, owner=None))
@@ -153,19 +149,9 @@ async def test_a_rooms_entries_by_others_are_shown_only_where_the_room_shares(
     assert await store.recent("familiar", seen_by(ALICE, "dm"), 10) == []
 
 
-async def test_forgotten_entries_leave_the_markdown_files_too(tmp_path: Path) -> None:
-    from datetime import UTC, datetime
-
-    from memory.journal_files import JournalFiles
-    from memory.records import JournalEntry
-    from memory.sqlite.db import Database
-    from memory.sqlite.journal import SqliteJournalStore
-
-    db = Database(tmp_path / "j.db")
-    await db.open()
+async def test_forgotten_entries_leave_the_markdown_files_too(tmp_path: Path, relational: Relational) -> None:
     files = JournalFiles(tmp_path)
-    store = SqliteJournalStore(db, files=files)
-    await store.start()
+    store = await relational.journal(files=files)
     at = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
     kept = JournalEntry(
         id="keep",
@@ -198,4 +184,3 @@ async def test_forgotten_entries_leave_the_markdown_files_too(tmp_path: Path) ->
     text = await files.read("p", "2026-11-24")
     assert "Miso" not in text
     assert "Bob baked bread." in text
-    await db.close()

@@ -18,6 +18,7 @@ import pytest
 
 from memory.kb import InvalidEntry, InvalidKey, SqliteKnowledgeBase
 from memory.kb.selection import entry_prompt_text
+from memory.postgres.pool import PostgresDatabase
 from memory.records import KBEntry, KBKind
 from memory.sqlite.db import Database
 from memory.vectors import Metadata, VectorHit
@@ -127,13 +128,36 @@ def entry(
     )
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Database | PostgresDatabase:
+    """Where the entries live: every test here runs on SQLite (FTS5) and on Postgres."""
+    if request.param == "postgres":
+        return PostgresDatabase(request.getfixturevalue("postgres_url"))
+    return Database(tmp_path / DB_FILE)
+
+
+@pytest.fixture
+async def db(backend: Database | PostgresDatabase) -> AsyncIterator[Database | PostgresDatabase]:
+    """This module's `db`: the chosen backend, open."""
+    await backend.open()
+    yield backend
+    await backend.close()
+
+
+def another_process(db: Database | PostgresDatabase) -> Database | PostgresDatabase:
+    """A second connection to the same data (a pool, or the same SQLite file)."""
+    return PostgresDatabase(db.url) if isinstance(db, PostgresDatabase) else Database(db.path)
+
+
 @pytest.fixture
 def vectors() -> MemoryVectorIndex:
     return MemoryVectorIndex()
 
 
 @pytest.fixture
-async def kb(db: Database, vectors: MemoryVectorIndex) -> AsyncIterator[SqliteKnowledgeBase]:
+async def kb(
+    db: Database | PostgresDatabase, vectors: MemoryVectorIndex
+) -> AsyncIterator[SqliteKnowledgeBase]:
     store = SqliteKnowledgeBase(db, vectors=vectors, embedder=HashedBagEmbedder())
     await store.start()
     yield store
@@ -242,7 +266,7 @@ async def test_order_is_constant_then_triggered_then_retrieved(kb: SqliteKnowled
     assert got == ["It always rains.", "Gulls steal chips.", "The lighthouse keeper is Ada."]
 
 
-async def test_token_counter_is_injectable(db: Database) -> None:
+async def test_token_counter_is_injectable(db: Database | PostgresDatabase) -> None:
     words = SqliteKnowledgeBase(db, count_tokens=lambda text: len(text.split()))
     await words.add(
         [entry("one two three", kind="constant", priority=2), entry("four five", kind="constant")]
@@ -300,7 +324,7 @@ async def test_retrieval_has_a_relevance_floor(kb: SqliteKnowledgeBase) -> None:
     assert await pick(kb, query="") == []
 
 
-async def test_retrieval_without_vectors_uses_full_text_search(db: Database) -> None:
+async def test_retrieval_without_vectors_uses_full_text_search(db: Database | PostgresDatabase) -> None:
     lexical = SqliteKnowledgeBase(db)  # no vector index: FTS5 only
     await lexical.add(
         [
@@ -316,7 +340,7 @@ async def test_retrieval_without_vectors_uses_full_text_search(db: Database) -> 
     assert [e.text for e in got] == ["The ferries leave at seven."]  # porter stemming: ferry ~ ferries
 
 
-async def test_dense_retrieval_finds_what_words_alone_miss(db: Database) -> None:
+async def test_dense_retrieval_finds_what_words_alone_miss(db: Database | PostgresDatabase) -> None:
     entries = [
         entry("Boats moor here.", title="Moorings"),
         entry("Tea is served at four."),
@@ -399,10 +423,10 @@ async def test_list_filters_by_scope_and_round_trips_fields(kb: SqliteKnowledgeB
     assert await kb.list(["global"]) == []
 
 
-async def test_writes_from_another_process_are_seen(tmp_path: Path, db: Database) -> None:
+async def test_writes_from_another_process_are_seen(db: Database | PostgresDatabase) -> None:
     reader = SqliteKnowledgeBase(db)
     assert await pick(reader) == []
-    other_db = Database(tmp_path / DB_FILE)  # e.g. `familiar kb add` while the bot runs
+    other_db = another_process(db)  # e.g. `familiar kb add` while the bot runs
     await other_db.open()
     try:
         await SqliteKnowledgeBase(other_db).add([entry("New lore.", kind="constant")])
@@ -412,7 +436,7 @@ async def test_writes_from_another_process_are_seen(tmp_path: Path, db: Database
     assert await pick(reader) == ["New lore."]
 
 
-async def test_closed_knowledgebase_refuses_work(db: Database) -> None:
+async def test_closed_knowledgebase_refuses_work(db: Database | PostgresDatabase) -> None:
     store = SqliteKnowledgeBase(db)
     await store.close()
     await store.close()  # idempotent
@@ -421,7 +445,9 @@ async def test_closed_knowledgebase_refuses_work(db: Database) -> None:
         await store.list()
 
 
-async def test_reindex_embeds_entries_added_before_vectors_were_configured(db: Database) -> None:
+async def test_reindex_embeds_entries_added_before_vectors_were_configured(
+    db: Database | PostgresDatabase,
+) -> None:
     await SqliteKnowledgeBase(db).add(
         [entry("Boats moor here.", title="Moorings"), entry("Rain.", kind="constant")]
     )
@@ -450,7 +476,7 @@ class FailingDeleteIndex(MemoryVectorIndex):
         raise ConnectionError("vector server went away")
 
 
-async def test_a_stale_vector_never_leaks_an_entry_into_its_old_room(db: Database) -> None:
+async def test_a_stale_vector_never_leaks_an_entry_into_its_old_room(db: Database | PostgresDatabase) -> None:
     store = SqliteKnowledgeBase(db, vectors=FailingDeleteIndex(), embedder=HashedBagEmbedder())
     moved = KBEntry(id="lore-1", title="Heron", text="The heron nests on the pier.", kind="retrieved")
     await store.add([replace(moved, scope="room:discord:A")])

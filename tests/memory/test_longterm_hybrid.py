@@ -13,6 +13,8 @@ from memory.embeddings.onnx import OnnxEmbedder
 from memory.lexical import LexicalIndex
 from memory.longterm import HybridMemory
 from memory.longterm.tuning import RetrievalTuning
+from memory.postgres.lexical import PostgresLexicalIndex
+from memory.postgres.pool import PostgresDatabase
 from memory.records import DM_SCOPE, MemoryItem, MemoryQuery, Visibility
 from memory.sqlite.db import Database
 from tests.support.chroma_server import ChromaServer
@@ -37,13 +39,31 @@ _PATHS = {
 }
 
 
-@pytest.fixture(params=sorted(_PATHS))
+@pytest.fixture(params=[*sorted(_PATHS), pytest.param("exact-scan on postgres", marks=pytest.mark.postgres)])
+def place(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> tuple[RetrievalTuning, Database | PostgresDatabase]:
+    """Which ranking path, and where the item rows and the lexical index live (SQLite or Postgres:
+    the vectors are in Chroma either way)."""
+    if request.param.endswith("on postgres"):
+        return _PATHS["exact-scan"], PostgresDatabase(request.getfixturevalue("postgres_url"))
+    return _PATHS[request.param], Database(tmp_path / "familiar.sqlite3")
+
+
+def lexical_of(db: Database | PostgresDatabase) -> LexicalIndex | PostgresLexicalIndex:
+    """The long-term memory's own lexical index, read directly."""
+    if isinstance(db, PostgresDatabase):
+        return PostgresLexicalIndex(db, name="ltm_lex")
+    return LexicalIndex(db, name="ltm_lex")
+
+
+@pytest.fixture
 async def parts(
-    request: pytest.FixtureRequest, tmp_path: Path, embedder: OnnxEmbedder
-) -> AsyncIterator[tuple[Database, HybridMemory]]:
-    db = Database(tmp_path / "familiar.sqlite3")
+    place: tuple[RetrievalTuning, Database | PostgresDatabase], tmp_path: Path, embedder: OnnxEmbedder
+) -> AsyncIterator[tuple[Database | PostgresDatabase, HybridMemory]]:
+    tuning, db = place
     index = ChromaIndex(model_id=embedder.model_id, dim=embedder.dim, path=tmp_path / "chroma")
-    memory = HybridMemory(db=db, vectors=index, embedder=embedder, tuning=_PATHS[request.param])
+    memory = HybridMemory(db=db, vectors=index, embedder=embedder, tuning=tuning)
     await memory.start()
     yield db, memory
     await memory.close()
@@ -88,14 +108,14 @@ FILLER = [
 
 
 async def test_semantic_recall_finds_a_paraphrase_that_words_alone_miss(
-    parts: tuple[Database, HybridMemory],
+    parts: tuple[Database | PostgresDatabase, HybridMemory],
 ) -> None:
     db, memory = parts
     await memory.add([item(f"f{i}", t) for i, t in enumerate(FILLER)])
     await memory.add([item("dog", "We adopted a little beagle puppy last month and named him Biscuit.")])
     question = "What kind of dog do I have?"
 
-    lexical = LexicalIndex(db, name="ltm_lex")
+    lexical = lexical_of(db)
     from memory.longterm.partitions import visible_tokens
 
     words_only = await lexical.search(question, partitions=visible_tokens(ask(question).visibility), k=3)
@@ -106,7 +126,7 @@ async def test_semantic_recall_finds_a_paraphrase_that_words_alone_miss(
     assert hits[0].item.source_ids == ("ev-dog",)
 
 
-async def test_add_is_idempotent_by_id(parts: tuple[Database, HybridMemory]) -> None:
+async def test_add_is_idempotent_by_id(parts: tuple[Database | PostgresDatabase, HybridMemory]) -> None:
     _, memory = parts
     thing = item("x1", "My locker code at the gym is 4471.")
     await memory.add([thing])
@@ -115,7 +135,9 @@ async def test_add_is_idempotent_by_id(parts: tuple[Database, HybridMemory]) -> 
     assert len([h for h in await memory.search(ask("gym locker code", k=10)) if h.item.id == "x1"]) == 1
 
 
-async def test_another_persons_memories_are_never_returned(parts: tuple[Database, HybridMemory]) -> None:
+async def test_another_persons_memories_are_never_returned(
+    parts: tuple[Database | PostgresDatabase, HybridMemory],
+) -> None:
     _, memory = parts
     await memory.add(
         [
@@ -131,7 +153,7 @@ async def test_another_persons_memories_are_never_returned(parts: tuple[Database
 
 
 async def test_dm_memories_stay_out_of_rooms_and_room_sharing_follows_policy(
-    parts: tuple[Database, HybridMemory],
+    parts: tuple[Database | PostgresDatabase, HybridMemory],
 ) -> None:
     _, memory = parts
     await memory.add(
@@ -150,7 +172,9 @@ async def test_dm_memories_stay_out_of_rooms_and_room_sharing_follows_policy(
     assert in_dm == {"dm", "mine-room"}
 
 
-async def test_forget_removes_from_vectors_lexical_and_items(parts: tuple[Database, HybridMemory]) -> None:
+async def test_forget_removes_from_vectors_lexical_and_items(
+    parts: tuple[Database | PostgresDatabase, HybridMemory],
+) -> None:
     db, memory = parts
     await memory.add(
         [
@@ -177,7 +201,9 @@ async def test_forget_removes_from_vectors_lexical_and_items(parts: tuple[Databa
     assert await memory.search(ask("hiking", k=10)) == []
 
 
-async def test_a_time_expression_narrows_to_the_right_session(parts: tuple[Database, HybridMemory]) -> None:
+async def test_a_time_expression_narrows_to_the_right_session(
+    parts: tuple[Database | PostgresDatabase, HybridMemory],
+) -> None:
     _, memory = parts
     days = {1: "bouldering at the climbing gym", 8: "a picnic by the river", 15: "baking sourdough bread"}
     await memory.add(
@@ -193,7 +219,9 @@ async def test_a_time_expression_narrows_to_the_right_session(parts: tuple[Datab
     assert on_day[0].item.id == "d15"
 
 
-async def test_near_duplicates_collapse_and_keep_their_sources(parts: tuple[Database, HybridMemory]) -> None:
+async def test_near_duplicates_collapse_and_keep_their_sources(
+    parts: tuple[Database | PostgresDatabase, HybridMemory],
+) -> None:
     _, memory = parts
     await memory.add(
         [
@@ -259,7 +287,7 @@ async def test_a_restart_loads_the_largest_recent_partitions_in_the_background(
 
 
 async def test_an_answer_is_found_through_the_question_it_answered(
-    parts: tuple[Database, HybridMemory],
+    parts: tuple[Database | PostgresDatabase, HybridMemory],
 ) -> None:
     _, memory = parts
     await memory.add([item(f"f{i}", t) for i, t in enumerate(FILLER)])
@@ -271,7 +299,7 @@ async def test_an_answer_is_found_through_the_question_it_answered(
 
 
 async def test_the_persons_own_statement_outranks_the_personas_question_about_it(
-    parts: tuple[Database, HybridMemory],
+    parts: tuple[Database | PostgresDatabase, HybridMemory],
 ) -> None:
     _, memory = parts
     await memory.add([item(f"f{i}", t) for i, t in enumerate(FILLER)])

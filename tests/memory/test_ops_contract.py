@@ -1,7 +1,8 @@
-"""One contract for history, dedup and rate limits, run against SQLite and a real redis-server.
+"""One contract for history, dedup and rate limits, run against SQLite, a real redis-server and a
+real Postgres.
 
-Both backends must behave identically: the engine and the composition root pick one by
-configuration (`REDIS_URL`) and nothing else may notice.
+Every backend must behave identically: the composition root picks one by configuration
+(`REDIS_URL`, `DATABASE_URL`) and nothing else may notice.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ import pytest
 from redis.asyncio import Redis
 
 from memory.base import Claim, EventDedup, HistoryStore, RateLimiter
+from memory.postgres.dedup import PostgresEventDedup
+from memory.postgres.history import PostgresHistoryStore
+from memory.postgres.limits import PostgresRateLimiter
+from memory.postgres.pool import PostgresDatabase
 from memory.records import Turn, Visibility
 from memory.redis.dedup import RedisEventDedup
 from memory.redis.history import RedisHistoryStore
@@ -107,7 +112,40 @@ class RedisOps:
         await asyncio.sleep(seconds)
 
 
-Ops = SqliteOps | RedisOps
+class PostgresOps:
+    """Each store on its own pool: a restarted (or second) process on the same database."""
+
+    name = "postgres"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.clock = ManualClock()
+        self._pools: list[PostgresDatabase] = []
+
+    async def _pool(self) -> PostgresDatabase:
+        pool = PostgresDatabase(self.url)
+        await pool.open()
+        self._pools.append(pool)
+        return pool
+
+    async def history(self) -> HistoryStore:
+        return PostgresHistoryStore(await self._pool())
+
+    async def dedup(self) -> EventDedup:
+        return PostgresEventDedup(await self._pool(), clock=self.clock)
+
+    async def limits(self) -> RateLimiter:
+        return PostgresRateLimiter(await self._pool(), clock=self.clock)
+
+    async def elapse(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+
+    async def close(self) -> None:
+        for pool in self._pools:
+            await pool.close()
+
+
+Ops = SqliteOps | RedisOps | PostgresOps
 
 
 @pytest.fixture
@@ -122,7 +160,20 @@ def redis_ops(redis_client: Redis) -> RedisOps:
     return RedisOps(redis_client)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.fixture
+async def postgres_ops(postgres_url: str) -> AsyncIterator[PostgresOps]:
+    ops = PostgresOps(postgres_url)
+    yield ops
+    await ops.close()
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("postgres", marks=pytest.mark.postgres),
+    ]
+)
 def ops(request: pytest.FixtureRequest) -> Ops:
     backend: Ops = request.getfixturevalue(f"{request.param}_ops")
     return backend

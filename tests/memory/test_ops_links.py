@@ -1,11 +1,11 @@
-"""Linking a person's identities across platforms with one-time codes (SQLite)."""
+"""Linking a person's identities across platforms with one-time codes (SQLite and Postgres)."""
 
 from __future__ import annotations
 
 import pytest
 
-from memory.sqlite.db import Database
-from memory.sqlite.links import CODE_ALPHABET, CODE_LENGTH, SqliteIdentityLinks
+from memory.sqlite.links import CODE_ALPHABET, CODE_LENGTH
+from tests.support.relational import LinksBackend, Relational
 
 DISCORD, MATRIX, TERMINAL = "discord:42", "matrix:@ann:example.org", "terminal:ann"
 
@@ -24,21 +24,20 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-async def links(db: Database, clock: ManualClock) -> SqliteIdentityLinks:
-    store = SqliteIdentityLinks(db, clock=clock)
-    await store.start()
-    return store
+async def links(relational: Relational, clock: ManualClock) -> LinksBackend:
+    """The same contract on SQLite and on Postgres."""
+    return await relational.links(clock)
 
 
-async def link(links: SqliteIdentityLinks, issuer: str, redeemer: str) -> None:
+async def link(links: LinksBackend, issuer: str, redeemer: str) -> None:
     assert await links.redeem(redeemer, await links.issue_code(issuer, 600))
 
 
-async def test_an_unlinked_identity_is_only_itself(links: SqliteIdentityLinks) -> None:
+async def test_an_unlinked_identity_is_only_itself(links: LinksBackend) -> None:
     assert await links.identities(DISCORD) == {DISCORD}
 
 
-async def test_redeeming_a_code_links_both_identities(links: SqliteIdentityLinks) -> None:
+async def test_redeeming_a_code_links_both_identities(links: LinksBackend) -> None:
     code = await links.issue_code(DISCORD, 600)
 
     assert len(code) == CODE_LENGTH
@@ -48,7 +47,7 @@ async def test_redeeming_a_code_links_both_identities(links: SqliteIdentityLinks
     assert await links.identities(MATRIX) == {DISCORD, MATRIX}
 
 
-async def test_codes_are_accepted_as_people_type_them(links: SqliteIdentityLinks) -> None:
+async def test_codes_are_accepted_as_people_type_them(links: LinksBackend) -> None:
     code = await links.issue_code(DISCORD, 600)
     typed = f" {code[:4].lower()}-{code[4:]} "
 
@@ -56,7 +55,7 @@ async def test_codes_are_accepted_as_people_type_them(links: SqliteIdentityLinks
     assert await links.identities(MATRIX) == {DISCORD, MATRIX}
 
 
-async def test_a_code_works_only_once(links: SqliteIdentityLinks) -> None:
+async def test_a_code_works_only_once(links: LinksBackend) -> None:
     code = await links.issue_code(DISCORD, 600)
     assert await links.redeem(MATRIX, code)
 
@@ -65,7 +64,7 @@ async def test_a_code_works_only_once(links: SqliteIdentityLinks) -> None:
     assert await links.identities(DISCORD) == {DISCORD, MATRIX}
 
 
-async def test_an_expired_code_is_refused(links: SqliteIdentityLinks, clock: ManualClock) -> None:
+async def test_an_expired_code_is_refused(links: LinksBackend, clock: ManualClock) -> None:
     code = await links.issue_code(DISCORD, 600)
     clock.now += 601
 
@@ -73,7 +72,7 @@ async def test_an_expired_code_is_refused(links: SqliteIdentityLinks, clock: Man
     assert await links.identities(DISCORD) == {DISCORD}
 
 
-async def test_a_wrong_or_own_code_is_refused(links: SqliteIdentityLinks) -> None:
+async def test_a_wrong_or_own_code_is_refused(links: LinksBackend) -> None:
     code = await links.issue_code(DISCORD, 600)
 
     assert not await links.redeem(MATRIX, "ABCD2345" if code != "ABCD2345" else "ABCD2346")
@@ -81,7 +80,7 @@ async def test_a_wrong_or_own_code_is_refused(links: SqliteIdentityLinks) -> Non
     assert await links.identities(DISCORD) == {DISCORD}
 
 
-async def test_a_new_code_revokes_the_previous_one(links: SqliteIdentityLinks) -> None:
+async def test_a_new_code_revokes_the_previous_one(links: LinksBackend) -> None:
     old = await links.issue_code(DISCORD, 600)
     new = await links.issue_code(DISCORD, 600)
 
@@ -89,7 +88,7 @@ async def test_a_new_code_revokes_the_previous_one(links: SqliteIdentityLinks) -
     assert await links.redeem(MATRIX, new)
 
 
-async def test_links_join_groups_into_one_person(links: SqliteIdentityLinks) -> None:
+async def test_links_join_groups_into_one_person(links: LinksBackend) -> None:
     await link(links, DISCORD, MATRIX)
     await link(links, TERMINAL, MATRIX)  # the redeemer brings its whole group along
 
@@ -100,7 +99,7 @@ async def test_links_join_groups_into_one_person(links: SqliteIdentityLinks) -> 
     assert await links.identities(TERMINAL) == everyone
 
 
-async def test_unlink_takes_one_identity_out_and_keeps_the_rest(links: SqliteIdentityLinks) -> None:
+async def test_unlink_takes_one_identity_out_and_keeps_the_rest(links: LinksBackend) -> None:
     await link(links, DISCORD, MATRIX)
     await link(links, DISCORD, TERMINAL)
 
@@ -114,7 +113,7 @@ async def test_unlink_takes_one_identity_out_and_keeps_the_rest(links: SqliteIde
     await links.unlink(TERMINAL)  # unlinking a lone identity is harmless
 
 
-async def test_guessing_codes_is_locked_out(links: SqliteIdentityLinks, clock: ManualClock) -> None:
+async def test_guessing_codes_is_locked_out(links: LinksBackend, clock: ManualClock) -> None:
     code = await links.issue_code(DISCORD, 3600)
     for guess in ("AAAAAAAA", "BBBBBBBB", "CCCCCCCC", "DDDDDDDD", "EEEEEEEE"):
         assert not await links.redeem(MATRIX, guess)
@@ -125,11 +124,12 @@ async def test_guessing_codes_is_locked_out(links: SqliteIdentityLinks, clock: M
     assert await links.redeem(MATRIX, code)
 
 
-async def test_links_survive_a_restart(db: Database, links: SqliteIdentityLinks, clock: ManualClock) -> None:
+async def test_links_survive_a_restart(
+    relational: Relational, links: LinksBackend, clock: ManualClock
+) -> None:
     await link(links, DISCORD, MATRIX)
     await links.close()
     await links.close()
 
-    reopened = SqliteIdentityLinks(db, clock=clock)
-    await reopened.start()
+    reopened = await (await relational.reopened()).links(clock)
     assert await reopened.identities(MATRIX) == {DISCORD, MATRIX}

@@ -27,6 +27,10 @@ from memory.embeddings.onnx import OnnxEmbedder
 from memory.kb import SqliteKnowledgeBase
 from memory.longterm import HybridMemory
 from memory.longterm.tuning import RetrievalTuning
+from memory.postgres.facts import PostgresFactStore
+from memory.postgres.history import PostgresHistoryStore
+from memory.postgres.journal import PostgresJournalStore
+from memory.postgres.pool import PostgresDatabase
 from memory.records import Dossier, Fact, JournalEntry, KBEntry, MemoryItem, MemoryQuery, Turn
 from memory.redis.history import RedisHistoryStore
 from memory.sqlite.db import Database
@@ -161,7 +165,7 @@ class Harness(Protocol):
 class HistoryHarness:
     nobody = False
 
-    def __init__(self, store: SqliteHistoryStore | RedisHistoryStore) -> None:
+    def __init__(self, store: SqliteHistoryStore | RedisHistoryStore | PostgresHistoryStore) -> None:
         self.store = store
 
     def view(self, visibility: Visibility) -> Visibility:
@@ -193,7 +197,7 @@ def _turn(record: Record) -> Turn:
 class FactsHarness:
     nobody = False
 
-    def __init__(self, store: SqliteFactStore) -> None:
+    def __init__(self, store: SqliteFactStore | PostgresFactStore) -> None:
         self.store = store
 
     def view(self, visibility: Visibility) -> Visibility:
@@ -228,7 +232,7 @@ class DossierHarness:
 
     nobody = False
 
-    def __init__(self, store: SqliteFactStore) -> None:
+    def __init__(self, store: SqliteFactStore | PostgresFactStore) -> None:
         self.store = store
         self.batch: Sequence[Record] = ()
 
@@ -255,7 +259,7 @@ class DossierHarness:
 class JournalHarness:
     nobody = True
 
-    def __init__(self, store: SqliteJournalStore, *, by_search: bool) -> None:
+    def __init__(self, store: SqliteJournalStore | PostgresJournalStore, *, by_search: bool) -> None:
         self.store = store
         self.by_search = by_search
 
@@ -354,6 +358,32 @@ async def _journal(db: Database, *, by_search: bool) -> JournalHarness:
     return JournalHarness(store, by_search=by_search)
 
 
+# The same stores on Postgres: the rule's SQL form runs there unchanged.
+@pytest.fixture
+def history_postgres(pg_db: PostgresDatabase) -> HistoryHarness:
+    return HistoryHarness(PostgresHistoryStore(pg_db))
+
+
+@pytest.fixture
+def facts_postgres(pg_db: PostgresDatabase) -> FactsHarness:
+    return FactsHarness(PostgresFactStore(pg_db))
+
+
+@pytest.fixture
+def dossiers_postgres(pg_db: PostgresDatabase) -> DossierHarness:
+    return DossierHarness(PostgresFactStore(pg_db))
+
+
+@pytest.fixture
+def journal_recent_postgres(pg_db: PostgresDatabase) -> JournalHarness:
+    return JournalHarness(PostgresJournalStore(pg_db), by_search=False)
+
+
+@pytest.fixture
+def journal_search_postgres(pg_db: PostgresDatabase) -> JournalHarness:
+    return JournalHarness(PostgresJournalStore(pg_db), by_search=True)
+
+
 @pytest.fixture
 async def journal_recent(db: Database) -> JournalHarness:
     return await _journal(db, by_search=False)
@@ -407,6 +437,16 @@ async def memory_chroma_index(
         "journal_search",
         "memory_exact_scan",
         "memory_chroma_index",
+        *(
+            pytest.param(name, marks=pytest.mark.postgres)
+            for name in (
+                "history_postgres",
+                "facts_postgres",
+                "dossiers_postgres",
+                "journal_recent_postgres",
+                "journal_search_postgres",
+            )
+        ),
     ]
 )
 def harness(request: pytest.FixtureRequest) -> Harness:

@@ -1,0 +1,1 @@
+"""Postgres backends (asyncpg) for every relational store, chosen by `DATABASE_URL`."""
