@@ -25,6 +25,7 @@ from adapters.terminal.settings import TerminalSettings
 from persona.learning.settings import LearningSettings
 from persona.providers.config import ChainSettings, ProviderConfig
 from persona.providers.speech import SpeechSettings
+from persona.reminders.settings import ReminderSettings
 from persona.settings import EngineSettings
 
 
@@ -76,6 +77,7 @@ class Settings(BaseSettings):
 
     engine: EngineSettings = Field(default_factory=EngineSettings)
     learning: LearningSettings = Field(default_factory=LearningSettings)
+    reminders: ReminderSettings = Field(default_factory=ReminderSettings)  # and check-ins
     terminal: TerminalSettings = Field(default_factory=TerminalSettings)
     # Platform sections stay raw here and are validated by discord_settings()/matrix_settings(),
     # so their secrets can come from DISCORD_TOKEN / MATRIX_* while policies live in YAML.

@@ -11,7 +11,7 @@ import dataclasses
 import hashlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -42,7 +42,11 @@ HELP = """\
 - `kb_add <title, then text on the next lines>`: add to the knowledgebase (admins)
 - `link`: get a code to link another account; `link <code>`: redeem it
 - `unlink`: separate this account from the others again
-- `config`: show the effective settings (admins)"""
+- `config`: show the effective settings (admins)
+- `reminders`: your reminders; `reminders cancel <id>`: cancel one
+- `timezone <Area/City>`: the time zone your reminders are read in
+- `checkin on|off|at 08:30`: a daily check-in by direct message
+- `voice on|off`: answer your voice messages by voice too"""
 
 
 class CommandRunner:
@@ -75,6 +79,10 @@ class CommandRunner:
             "unlink": self._unlink,
             "config": self._config,
         }
+
+    def add(self, handlers: Mapping[CommandName, Handler]) -> None:
+        """Commands another part serves (reminders, check-ins, voice), added by the composition root."""
+        self._handlers.update(handlers)
 
     def is_admin(self, command: Command) -> bool:
         return command.is_admin or command.context.identity in self._settings.admins

@@ -17,11 +17,13 @@ import discord
 from adapters.base import AdapterSetupError
 from adapters.discord.attachments import Transcriber, load_attachments
 from adapters.discord.commands import CommandHandler, build_command_tree, sync_commands
+from adapters.discord.outbound import post_unsolicited
 from adapters.discord.settings import DiscordSettings, ResolvedPolicy
 from adapters.discord.sink import ChannelSurface, StreamingSink, safe_mentions
 from adapters.discord.translate import MessageFacts, facts_from_message, to_incoming
 from adapters.discord.triggers import Decision, decide
 from persona.api import Admission, Engine
+from persona.outbound import OutboundMessage
 
 _log = logging.getLogger(__name__)
 
@@ -57,6 +59,7 @@ class _ShardedClient(discord.AutoShardedClient):
 
 class DiscordAdapter:
     name = "discord"
+    platform = "discord"  # as an `Outbound` port
 
     def __init__(
         self, settings: DiscordSettings, engine: Engine, *, transcriber: Transcriber | None = None
@@ -92,6 +95,10 @@ class DiscordAdapter:
     async def close(self) -> None:
         self._closed = True
         await self._stop()
+
+    async def deliver(self, message: OutboundMessage) -> None:
+        """`persona.outbound.Outbound`: a reminder or check-in into its channel, thread or DM."""
+        await post_unsolicited(self._client, message)
 
     async def _stop(self) -> None:
         # Shielded: a cancelled caller (the supervisor stopping) must not cut a drain in half.
