@@ -127,7 +127,9 @@ class App:
         try:
             opened = await open_stores(self.settings, self._stack)
             self._built = await build_engine(self.settings, opened, self._stack)
-            self._assistant = await build_assistant(self.settings, opened, self._built, clock=self._clock)
+            self._assistant = await build_assistant(
+                self.settings, opened, self._built, self._stack, clock=self._clock
+            )
         except BaseException:
             await self._stack.aclose()
             raise

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,11 +23,13 @@ from bot.wiring import BuiltEngine
 from memory.sqlite.reminders import SqliteCheckinStore, SqliteReminderStore, SqliteVoiceChoices
 from persona.engine import utc_now
 from persona.outbound import Outbound
+from persona.providers.voice import OpenAISpeaker
 from persona.reminders.book import ReminderBookService
 from persona.reminders.checkins import Checkins
 from persona.reminders.commands import AssistantCommands
 from persona.reminders.scheduler import ReminderScheduler
 from persona.reminders.zones import Zones
+from persona.voice import VoiceReplies
 
 _log = logging.getLogger(__name__)
 
@@ -38,6 +41,7 @@ class Assistant:
     checkins: Checkins
     voice: SqliteVoiceChoices
     ports: dict[str, Outbound]  # by platform, filled while adapters run
+    voice_replies: VoiceReplies | None  # when FAMILIAR_VOICE__ENABLED: handed to the adapters
 
     @contextlib.asynccontextmanager
     async def running(self, adapters: Sequence[Adapter]) -> AsyncIterator[None]:
@@ -58,10 +62,12 @@ async def build_assistant(
     settings: Settings,
     opened: OpenedStores,
     built: BuiltEngine,
+    stack: AsyncExitStack,
     *,
     clock: Callable[[], datetime] = utc_now,
 ) -> Assistant:
-    """Stores on the shared database (closed with it), commands registered on the engine."""
+    """Stores on the shared database (closed with it), commands registered on the engine; the
+    speech client, if any, is closed by `stack`."""
     reminders = SqliteReminderStore(opened.db)
     await reminders.start()
     checkin_store = SqliteCheckinStore(opened.db)
@@ -92,4 +98,16 @@ async def build_assistant(
         checkin_settings=checkins.settings, voice=voice,
     )  # fmt: skip
     built.engine.add_commands(commands.handlers())
-    return Assistant(book=book, scheduler=scheduler, checkins=checkins, voice=voice, ports=ports)
+    return Assistant(book=book, scheduler=scheduler, checkins=checkins, voice=voice, ports=ports,
+                     voice_replies=_voice_replies(settings, voice, stack))  # fmt: skip
+
+
+def _voice_replies(
+    settings: Settings, choices: SqliteVoiceChoices, stack: AsyncExitStack
+) -> VoiceReplies | None:
+    voice = settings.voice_settings()
+    if voice is None:
+        return None
+    speaker = OpenAISpeaker(voice)
+    stack.push_async_callback(speaker.close)
+    return VoiceReplies(choices=choices, speaker=speaker)

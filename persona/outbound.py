@@ -4,12 +4,17 @@ An adapter implements `Outbound` for its platform; the composition root hands th
 reminder and check-in schedulers. A port either delivers the message or raises `DeliveryError`
 (not connected yet, the platform refused): the caller keeps the message and tries again later,
 so a reminder is never dropped because a platform was away.
+
+Voice replies pass through here too: `VoiceReplier` turns a delivered reply into audio when the
+person talked by voice and asked for it; the adapter posts the audio after the text.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
+
+from persona.types import IncomingMessage, Reply, ReplySink
 
 
 class DeliveryError(Exception):
@@ -35,3 +40,39 @@ class Outbound(Protocol):
     async def deliver(self, message: OutboundMessage) -> None:
         """Post `message`, or raise `DeliveryError`."""
         ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpokenReply:
+    """A reply as audio, to post after its text: Ogg/Opus."""
+
+    data: bytes
+    filename: str = "voice-reply.ogg"
+    content_type: str = "audio/ogg"
+
+
+class VoiceReplier(Protocol):
+    """Implemented by the engine's side; adapters ask it after a reply was delivered as text."""
+
+    async def speak(self, message: IncomingMessage, reply: Reply) -> SpokenReply | None:
+        """The reply's audio when `message` came by voice and voice replies are on for its author
+        (or its room); None otherwise, or when speech failed (logged; the text reply stands)."""
+        ...
+
+
+class ReplyTap:
+    """A `ReplySink` passing everything on and keeping the final reply (to speak it afterwards)."""
+
+    def __init__(self, inner: ReplySink) -> None:
+        self._inner = inner
+        self.final: Reply | None = None
+
+    async def typing(self) -> None:
+        await self._inner.typing()
+
+    async def partial(self, text: str) -> None:
+        await self._inner.partial(text)
+
+    async def send(self, reply: Reply) -> None:
+        await self._inner.send(reply)
+        self.final = reply

@@ -22,8 +22,10 @@ from adapters.discord.settings import DiscordSettings, ResolvedPolicy
 from adapters.discord.sink import ChannelSurface, StreamingSink, safe_mentions
 from adapters.discord.translate import MessageFacts, facts_from_message, to_incoming
 from adapters.discord.triggers import Decision, decide
+from adapters.discord.voice import send_voice_message
 from persona.api import Admission, Engine
-from persona.outbound import OutboundMessage
+from persona.outbound import OutboundMessage, ReplyTap, VoiceReplier
+from persona.types import IncomingMessage, Reply, TurnOutcome
 
 _log = logging.getLogger(__name__)
 
@@ -62,11 +64,17 @@ class DiscordAdapter:
     platform = "discord"  # as an `Outbound` port
 
     def __init__(
-        self, settings: DiscordSettings, engine: Engine, *, transcriber: Transcriber | None = None
+        self,
+        settings: DiscordSettings,
+        engine: Engine,
+        *,
+        transcriber: Transcriber | None = None,
+        voice: VoiceReplier | None = None,
     ) -> None:
         self._settings = settings
         self._engine = engine
         self._transcriber = transcriber
+        self._voice = voice
         self._client: discord.Client | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._accepting = True
@@ -228,11 +236,27 @@ class DiscordAdapter:
             mention=message.author,
         )
         sink = self._sink(surface)
+        tap = ReplyTap(sink)
         try:
-            outcome = await self._engine.submit(incoming, sink)
+            outcome = await self._engine.submit(incoming, tap)
         finally:
             await sink.aclose()
         _log.debug("message %s: %s", message.id, outcome.value)
+        if outcome is TurnOutcome.ANSWERED and tap.final is not None:
+            await self._speak(incoming, tap.final, thread.id if thread is not None else None, message)
+
+    async def _speak(
+        self, incoming: IncomingMessage, reply: Reply, thread_id: int | None, message: discord.Message
+    ) -> None:
+        """The reply as a voice message too, after its text, when the person asked for that."""
+        client = self._client
+        if self._voice is None or client is None:
+            return
+        spoken = await self._voice.speak(incoming, reply)
+        if spoken is None:
+            return
+        channel_id = thread_id if thread_id is not None else message.channel.id
+        await send_voice_message(client, channel_id, spoken, reply_to=None if thread_id else message)
 
     async def _refuse(self, message: discord.Message, admission: Admission) -> None:
         """A refused message gets its polite line (limits) or nothing (a duplicate)."""

@@ -25,7 +25,7 @@ from adapters.matrix.settings import MatrixSettings
 from adapters.matrix.state import SessionFile
 from adapters.matrix.transport import Transport
 from persona.api import Engine
-from persona.outbound import OutboundMessage
+from persona.outbound import OutboundMessage, VoiceReplier
 
 _log = logging.getLogger(__name__)
 
@@ -41,7 +41,9 @@ class MatrixAdapter:
         data_dir: Path,
         *,
         transcriber: Transcriber | None = None,
+        voice: VoiceReplier | None = None,
     ) -> None:
+        self._voice = voice
         self._settings = settings
         self._engine = engine
         self._store_dir = settings.resolved_store_dir(data_dir)
@@ -127,6 +129,7 @@ class MatrixAdapter:
             engine=self._engine,
             transcriber=self._transcriber,
             direct_rooms=self._direct_rooms,
+            voice=self._voice,
         )
 
     # --- sync --------------------------------------------------------------------------------

@@ -105,7 +105,8 @@ async def running_familiar(
     settings: Settings, *, clock: Callable[[], datetime] = utc_now, **adapter_options: Any
 ) -> AsyncIterator[RunningFamiliar]:
     async with App(settings, clock=clock) as app:
-        adapters = tuple(server_adapters(settings, app.built.engine, **adapter_options))
+        voice = app.assistant.voice_replies  # as `familiar run` hands them over
+        adapters = tuple(server_adapters(settings, app.built.engine, voice=voice, **adapter_options))
         restarts: Counter[str] = Counter()
         async with app.assistant.running(adapters):  # reminders and check-ins, as `App.run` does
             task = asyncio.create_task(supervise(adapters, restarts=restarts), name="familiar-under-test")
