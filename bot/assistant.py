@@ -97,7 +97,7 @@ async def build_assistant(
         book=book, zones=zones, checkins=checkin_store,
         checkin_settings=checkins.settings, voice=voice,
     )  # fmt: skip
-    built.engine.add_commands(commands.handlers())
+    built.engine.add_commands(commands.handlers(), {"reminders": reminders.forget})
     return Assistant(book=book, scheduler=scheduler, checkins=checkins, voice=voice, ports=ports,
                      voice_replies=_voice_replies(settings, voice, stack))  # fmt: skip
 

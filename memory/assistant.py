@@ -72,7 +72,9 @@ class ReminderStore(Protocol):
         """When the soonest open reminder falls due (or its retry), for the scheduler's sleep."""
         ...
 
-    async def forget(self, owners: frozenset[str]) -> int: ...
+    async def forget(self, owners: frozenset[str], phrase: str | None = None) -> int:
+        """Delete the owners' reminders (all, or those whose text mentions `phrase`)."""
+        ...
 
 
 class CheckinStore(Protocol):

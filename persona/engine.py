@@ -27,6 +27,7 @@ from persona.api import Admission, Command, CommandName, CommandResult
 from persona.bindings import PersonaBindings
 from persona.claims import ClaimSettings, EventClaims
 from persona.commands import CommandRunner
+from persona.commands import Forgetter
 from persona.commands import Handler as CommandHandler
 from persona.gather import ConstraintMemo, GatherRequest, gather_context
 from persona.hooks import CompletedTurn, PostTurnHook
@@ -207,9 +208,14 @@ class PersonaEngine:
     async def command(self, command: Command) -> CommandResult:
         return await self._commands.run(command)
 
-    def add_commands(self, handlers: Mapping[CommandName, CommandHandler]) -> None:
-        """Serve commands built outside the engine (reminders, check-ins, voice)."""
-        self._commands.add(handlers)
+    def add_commands(
+        self,
+        handlers: Mapping[CommandName, CommandHandler],
+        forgetters: Mapping[str, Forgetter] | None = None,
+    ) -> None:
+        """Serve commands built outside the engine (reminders, check-ins, voice); `forget` also
+        clears what `forgetters` name."""
+        self._commands.add(handlers, forgetters)
 
     def persona_for(self, message: IncomingMessage) -> PersonaSpec:
         """A run-time binding for the thread/room, else the adapter's choice, else the default."""

@@ -174,8 +174,11 @@ class SqliteReminderStore:
         )
         return _at(row["ts"]) if row is not None and row["ts"] is not None else None
 
-    async def forget(self, owners: frozenset[str]) -> int:
+    async def forget(self, owners: frozenset[str], phrase: str | None = None) -> int:
         where, params = _owners_sql(owners)
+        if phrase is not None:
+            # instr on lower(): LIKE would read % and _ in the phrase as wildcards.
+            where, params = f"{where} AND instr(lower(text), ?) > 0", [*params, phrase.lower()]
         return await self._db.execute(f"DELETE FROM reminders WHERE {where}", params)
 
 

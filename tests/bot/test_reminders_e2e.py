@@ -72,6 +72,10 @@ async def test_terminal_reminder_is_listed_then_delivered_once_at_its_time(
         assert await app.assistant.scheduler.run_due() == 0  # nothing left to send
         os.write(feed, b"/reminders\n")
         await wait_until(lambda: "no reminders" in out.getvalue())
+        await app.assistant.book.schedule(origin, text="call the dentist", when="tomorrow at 9")
+        os.write(feed, b"/forget dentist\n")  # /forget reaches the reminders too
+        await wait_until(lambda: "1 reminders" in out.getvalue())
+        assert await app.assistant.book.upcoming(origin) == []
     assert out.getvalue().count("⏰ Reminder: stretch") == 1
 
 

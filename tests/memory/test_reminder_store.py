@@ -98,3 +98,15 @@ async def test_one_checkin_per_day_is_claimed(db: Database) -> None:
                                      at_minute=600, enabled=False))  # fmt: skip
     assert await store.enabled() == []
     assert not await store.claim_day("discord:1", "2026-12-04")
+
+
+async def test_forget_takes_the_owners_reminders_or_those_mentioning_the_phrase(db: Database) -> None:
+    store = SqliteReminderStore(db)
+    await store.start()
+    await store.add(reminder("a1"))
+    await store.add(reminder("b2"))
+    await store.add(reminder("c3", owner="discord:2"))
+    assert await store.forget(frozenset({"discord:1"}), "DO A1") == 1
+    assert [r.id for r in await store.open_for(frozenset({"discord:1"}))] == ["b2"]
+    assert await store.forget(frozenset({"discord:1"})) == 1
+    assert [r.id for r in await store.open_for(frozenset({"discord:2"}))] == ["c3"]
