@@ -26,8 +26,7 @@ from memory.records import Turn
 from persona.api import Admission, Command, CommandName, CommandResult
 from persona.bindings import PersonaBindings
 from persona.claims import ClaimSettings, EventClaims
-from persona.commands import CommandRunner
-from persona.commands import Forgetter
+from persona.commands import CommandRunner, Forgetter
 from persona.commands import Handler as CommandHandler
 from persona.gather import ConstraintMemo, GatherRequest, gather_context
 from persona.hooks import CompletedTurn, PostTurnHook
