@@ -10,6 +10,7 @@ from adapters.discord.client import DiscordAdapter
 from adapters.matrix.client import MatrixAdapter
 from bot.config import Settings
 from persona.api import Engine
+from persona.outbound import VoiceReplier
 from persona.providers.base import ProviderError
 from persona.providers.speech import OpenAITranscriber
 
@@ -44,11 +45,15 @@ def speech_transcriber(settings: Settings) -> NotingTranscriber | None:
 
 
 def server_adapters(
-    settings: Settings, engine: Engine, *, transcriber: NotingTranscriber | None = None
+    settings: Settings,
+    engine: Engine,
+    *,
+    transcriber: NotingTranscriber | None = None,
+    voice: VoiceReplier | None = None,
 ) -> Iterator[Adapter]:
     discord = settings.discord_settings()
     if discord is not None:
-        yield DiscordAdapter(discord, engine, transcriber=transcriber)
+        yield DiscordAdapter(discord, engine, transcriber=transcriber, voice=voice)
     matrix = settings.matrix_settings()
     if matrix is not None:
-        yield MatrixAdapter(matrix, engine, settings.data_dir, transcriber=transcriber)
+        yield MatrixAdapter(matrix, engine, settings.data_dir, transcriber=transcriber, voice=voice)

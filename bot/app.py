@@ -14,14 +14,17 @@ import gc
 import logging
 import signal
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass
+from datetime import datetime
 
 from adapters.base import Adapter, AdapterSetupError
+from bot.assistant import Assistant, build_assistant
 from bot.config import Settings
 from bot.stores import open_stores
 from bot.wiring import BuiltEngine, build_engine
+from persona.engine import utc_now
 
 _log = logging.getLogger(__name__)
 
@@ -106,10 +109,12 @@ def _install_signal_handlers() -> None:
 class App:
     """`async with App(settings) as app:` opens stores, providers and the engine."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> None:
         self.settings = settings
+        self._clock = clock  # what reminders and check-ins take as "now" (tests move it)
         self._stack = AsyncExitStack()
         self._built: BuiltEngine | None = None
+        self._assistant: Assistant | None = None
         self.adapter_restarts: Counter[str] = Counter()  # by adapter name
 
     @property
@@ -122,6 +127,9 @@ class App:
         try:
             opened = await open_stores(self.settings, self._stack)
             self._built = await build_engine(self.settings, opened, self._stack)
+            self._assistant = await build_assistant(
+                self.settings, opened, self._built, self._stack, clock=self._clock
+            )
         except BaseException:
             await self._stack.aclose()
             raise
@@ -135,10 +143,19 @@ class App:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
+    @property
+    def assistant(self) -> Assistant:
+        """Reminders, check-ins and voice choices; their schedulers run inside `run`."""
+        if self._assistant is None:
+            raise RuntimeError("App is not open")
+        return self._assistant
+
     async def aclose(self) -> None:
         self._built = None
+        self._assistant = None
         await self._stack.aclose()
 
     async def run(self, adapters: Sequence[Adapter]) -> None:
         _install_signal_handlers()
-        await supervise(adapters, restarts=self.adapter_restarts)
+        async with self.assistant.running(adapters):
+            await supervise(adapters, restarts=self.adapter_restarts)

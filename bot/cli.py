@@ -102,7 +102,10 @@ async def _serve(settings: Settings, *, terminal: bool) -> int:
         transcriber = speech_transcriber(settings)
         if transcriber is not None:
             speech_stack.push_async_callback(transcriber.close)
-        adapters: list[Adapter] = list(server_adapters(settings, engine, transcriber=transcriber))
+        voice = application.assistant.voice_replies
+        adapters: list[Adapter] = list(
+            server_adapters(settings, engine, transcriber=transcriber, voice=voice)
+        )
         if terminal or not adapters:
             if not adapters:
                 _console.print("No Discord or Matrix settings found: starting the terminal chat.")

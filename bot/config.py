@@ -25,6 +25,8 @@ from adapters.terminal.settings import TerminalSettings
 from persona.learning.settings import LearningSettings
 from persona.providers.config import ChainSettings, ProviderConfig
 from persona.providers.speech import SpeechSettings
+from persona.providers.voice import VoiceSettings
+from persona.reminders.settings import ReminderSettings
 from persona.settings import EngineSettings
 
 
@@ -95,9 +97,11 @@ class Settings(BaseSettings):
 
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     speech: SpeechSettings = Field(default_factory=SpeechSettings)  # voice messages -> text
+    voice: VoiceSettings = Field(default_factory=VoiceSettings)  # replies -> voice messages (opt-in)
 
     engine: EngineSettings = Field(default_factory=EngineSettings)
     learning: LearningSettings = Field(default_factory=LearningSettings)
+    reminders: ReminderSettings = Field(default_factory=ReminderSettings)  # and check-ins
     terminal: TerminalSettings = Field(default_factory=TerminalSettings)
     # Platform sections stay raw here and are validated by discord_settings()/matrix_settings(),
     # so their secrets can come from DISCORD_TOKEN / MATRIX_* while policies live in YAML.
@@ -119,6 +123,17 @@ class Settings(BaseSettings):
             update={
                 "base_url": self.speech.base_url or self.openai_base_url,
                 "api_key": self.speech.api_key or self.openai_api_key,
+            }
+        )
+
+    def voice_settings(self) -> VoiceSettings | None:
+        """Text-to-speech when enabled; an unset endpoint or key falls back to the OpenAI ones."""
+        if not self.voice.enabled:
+            return None
+        return self.voice.model_copy(
+            update={
+                "base_url": self.voice.base_url or self.openai_base_url,
+                "api_key": self.voice.api_key or self.openai_api_key,
             }
         )
 

@@ -28,6 +28,10 @@ CommandName = Literal[
     "link",  # args: "" = issue a one-time code, else redeem a code
     "unlink",
     "config",  # admin; args: "key value" or "" to show
+    "reminders",  # args: "" = list the asker's reminders, "cancel ID"
+    "checkin",  # args: "on", "off", "at 08:30", "" = show
+    "timezone",  # args: an IANA zone name, "" = show
+    "voice",  # args: "on", "off", "" = show (voice replies to voice messages)
 ]
 
 

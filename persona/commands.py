@@ -11,7 +11,7 @@ import dataclasses
 import hashlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -28,6 +28,8 @@ from persona.types import IncomingMessage
 _log = logging.getLogger(__name__)
 
 Handler = Callable[[Command], Awaitable[CommandResult]]
+Forgetter = Callable[[frozenset[str], str | None], Awaitable[int]]
+"""Forgets what a store outside `Stores` keeps of the owners (all, or what mentions the phrase)."""
 ADMIN_ONLY: frozenset[CommandName] = frozenset({"kb_add", "config"})
 REFUSAL = "Only an admin of this bot can use `{name}`."
 HELP = """\
@@ -42,7 +44,11 @@ HELP = """\
 - `kb_add <title, then text on the next lines>`: add to the knowledgebase (admins)
 - `link`: get a code to link another account; `link <code>`: redeem it
 - `unlink`: separate this account from the others again
-- `config`: show the effective settings (admins)"""
+- `config`: show the effective settings (admins)
+- `reminders`: your reminders; `reminders cancel <id>`: cancel one
+- `timezone <Area/City>`: the time zone your reminders are read in
+- `checkin on|off|at 08:30`: a daily check-in by direct message
+- `voice on|off`: answer your voice messages by voice too"""
 
 
 class CommandRunner:
@@ -62,6 +68,7 @@ class CommandRunner:
         self._settings = settings
         self._persona_for = persona_for
         self._clock = clock
+        self._forgetters: dict[str, Forgetter] = {}
         self._handlers: dict[CommandName, Handler] = {
             "help": self._help,
             "memory": self._memory,
@@ -75,6 +82,14 @@ class CommandRunner:
             "unlink": self._unlink,
             "config": self._config,
         }
+
+    def add(
+        self, handlers: Mapping[CommandName, Handler], forgetters: Mapping[str, Forgetter] | None = None
+    ) -> None:
+        """Commands another part serves (reminders, check-ins, voice), added by the composition root,
+        and what `forget` must also clear in that part's stores (by the name it is counted under)."""
+        self._handlers.update(handlers)
+        self._forgetters.update(forgetters or {})
 
     def is_admin(self, command: Command) -> bool:
         return command.is_admin or command.context.identity in self._settings.admins
@@ -161,6 +176,8 @@ class CommandRunner:
         owners = await self._owners(command.context)
         phrase = command.args.strip() or None
         counts = await forget(self._stores, owners, phrase, asked_at=command.context.timestamp)
+        for name, forget_in in self._forgetters.items():
+            counts[name] = await forget_in(owners, phrase)
         what = f'everything mentioning "{phrase}"' if phrase else "everything about you"
         summary = ", ".join(f"{n} {k}" for k, n in counts.items())
         return CommandResult(text=f"Done: I forgot {what} ({summary}).", ephemeral=True)

@@ -17,16 +17,17 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from memory.base import Claim, Stores
 from memory.records import Turn
-from persona.api import Admission, Command, CommandResult
+from persona.api import Admission, Command, CommandName, CommandResult
 from persona.bindings import PersonaBindings
 from persona.claims import ClaimSettings, EventClaims
-from persona.commands import CommandRunner
+from persona.commands import CommandRunner, Forgetter
+from persona.commands import Handler as CommandHandler
 from persona.gather import ConstraintMemo, GatherRequest, gather_context
 from persona.hooks import CompletedTurn, PostTurnHook
 from persona.jobs import Job, JobQueue
@@ -205,6 +206,15 @@ class PersonaEngine:
 
     async def command(self, command: Command) -> CommandResult:
         return await self._commands.run(command)
+
+    def add_commands(
+        self,
+        handlers: Mapping[CommandName, CommandHandler],
+        forgetters: Mapping[str, Forgetter] | None = None,
+    ) -> None:
+        """Serve commands built outside the engine (reminders, check-ins, voice); `forget` also
+        clears what `forgetters` name."""
+        self._commands.add(handlers, forgetters)
 
     def persona_for(self, message: IncomingMessage) -> PersonaSpec:
         """A run-time binding for the thread/room, else the adapter's choice, else the default."""

@@ -17,11 +17,15 @@ import discord
 from adapters.base import AdapterSetupError
 from adapters.discord.attachments import Transcriber, load_attachments
 from adapters.discord.commands import CommandHandler, build_command_tree, sync_commands
+from adapters.discord.outbound import post_unsolicited
 from adapters.discord.settings import DiscordSettings, ResolvedPolicy
 from adapters.discord.sink import ChannelSurface, StreamingSink, safe_mentions
 from adapters.discord.translate import MessageFacts, facts_from_message, to_incoming
 from adapters.discord.triggers import Decision, decide
+from adapters.discord.voice import send_voice_message
 from persona.api import Admission, Engine
+from persona.outbound import OutboundMessage, ReplyTap, VoiceReplier
+from persona.types import IncomingMessage, Reply, TurnOutcome
 
 _log = logging.getLogger(__name__)
 
@@ -57,13 +61,20 @@ class _ShardedClient(discord.AutoShardedClient):
 
 class DiscordAdapter:
     name = "discord"
+    platform = "discord"  # as an `Outbound` port
 
     def __init__(
-        self, settings: DiscordSettings, engine: Engine, *, transcriber: Transcriber | None = None
+        self,
+        settings: DiscordSettings,
+        engine: Engine,
+        *,
+        transcriber: Transcriber | None = None,
+        voice: VoiceReplier | None = None,
     ) -> None:
         self._settings = settings
         self._engine = engine
         self._transcriber = transcriber
+        self._voice = voice
         self._client: discord.Client | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._accepting = True
@@ -92,6 +103,10 @@ class DiscordAdapter:
     async def close(self) -> None:
         self._closed = True
         await self._stop()
+
+    async def deliver(self, message: OutboundMessage) -> None:
+        """`persona.outbound.Outbound`: a reminder or check-in into its channel, thread or DM."""
+        await post_unsolicited(self._client, message)
 
     async def _stop(self) -> None:
         # Shielded: a cancelled caller (the supervisor stopping) must not cut a drain in half.
@@ -221,11 +236,27 @@ class DiscordAdapter:
             mention=message.author,
         )
         sink = self._sink(surface)
+        tap = ReplyTap(sink)
         try:
-            outcome = await self._engine.submit(incoming, sink)
+            outcome = await self._engine.submit(incoming, tap)
         finally:
             await sink.aclose()
         _log.debug("message %s: %s", message.id, outcome.value)
+        if outcome is TurnOutcome.ANSWERED and tap.final is not None:
+            await self._speak(incoming, tap.final, thread.id if thread is not None else None, message)
+
+    async def _speak(
+        self, incoming: IncomingMessage, reply: Reply, thread_id: int | None, message: discord.Message
+    ) -> None:
+        """The reply as a voice message too, after its text, when the person asked for that."""
+        client = self._client
+        if self._voice is None or client is None:
+            return
+        spoken = await self._voice.speak(incoming, reply)
+        if spoken is None:
+            return
+        channel_id = thread_id if thread_id is not None else message.channel.id
+        await send_voice_message(client, channel_id, spoken, reply_to=None if thread_id else message)
 
     async def _refuse(self, message: discord.Message, admission: Admission) -> None:
         """A refused message gets its polite line (limits) or nothing (a duplicate)."""

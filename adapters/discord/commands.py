@@ -1,4 +1,5 @@
-"""Slash commands: /ask, /persona, /memory show|forget|export, /journal, /kb search|add, /config.
+"""Slash commands: /ask, /persona, /memory show|forget|export, /journal, /kb search|add, /config,
+/reminders list|cancel, /timezone, /checkin, /voice.
 
 Each maps onto the engine's `Command` (or, for /ask, a submitted message). Every interaction is
 deferred first because Discord wants an answer within 3 s; private answers are ephemeral.
@@ -152,6 +153,8 @@ def build_command_tree(client: discord.Client, handler: CommandHandler) -> app_c
     _add_conversation_commands(tree, handler)
     tree.add_command(_memory_group(handler))
     tree.add_command(_kb_group(handler))
+    tree.add_command(_reminders_group(handler))
+    _add_assistant_commands(tree, handler)
     tree.error(_log_command_error)
     return tree
 
@@ -210,6 +213,38 @@ def _kb_group(handler: CommandHandler) -> app_commands.Group:
         await handler.run(interaction, "kb_add", text, private=True, admin_only=True)
 
     return group
+
+
+def _reminders_group(handler: CommandHandler) -> app_commands.Group:
+    group = app_commands.Group(name="reminders", description="Your reminders")
+
+    @group.command(name="list", description="Your reminders not yet delivered (only you see them)")
+    async def list_(interaction: discord.Interaction) -> None:
+        await handler.run(interaction, "reminders", private=True)
+
+    @group.command(name="cancel", description="Cancel one of your reminders")
+    @app_commands.describe(reminder_id="The reminder's id, as /reminders list shows it")
+    async def cancel(interaction: discord.Interaction, reminder_id: str) -> None:
+        await handler.run(interaction, "reminders", f"cancel {reminder_id}", private=True)
+
+    return group
+
+
+def _add_assistant_commands(tree: app_commands.CommandTree, handler: CommandHandler) -> None:
+    @tree.command(name="timezone", description="Show or set the time zone your reminders are read in")
+    @app_commands.describe(zone="An IANA zone such as Europe/Paris (empty: show)")
+    async def timezone(interaction: discord.Interaction, zone: str = "") -> None:
+        await handler.run(interaction, "timezone", zone, private=True)
+
+    @tree.command(name="checkin", description="A daily check-in by DM: on, off, or at 08:30")
+    @app_commands.describe(setting="on, off, or 'at 08:30' (empty: show)")
+    async def checkin(interaction: discord.Interaction, setting: str = "") -> None:
+        await handler.run(interaction, "checkin", setting, private=True)
+
+    @tree.command(name="voice", description="Answer your voice messages by voice too: on or off")
+    @app_commands.describe(setting="on or off (empty: show)")
+    async def voice(interaction: discord.Interaction, setting: str = "") -> None:
+        await handler.run(interaction, "voice", setting, private=True)
 
 
 async def _log_command_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:

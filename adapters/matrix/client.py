@@ -20,16 +20,19 @@ from nio import AsyncClient, InviteMemberEvent, JoinResponse, MatrixRoom, RoomMe
 from adapters.matrix.handler import EventHandler
 from adapters.matrix.login import MatrixConfigError, open_client
 from adapters.matrix.media import Transcriber
+from adapters.matrix.outbound import post_unsolicited
 from adapters.matrix.settings import MatrixSettings
 from adapters.matrix.state import SessionFile
 from adapters.matrix.transport import Transport
 from persona.api import Engine
+from persona.outbound import OutboundMessage, VoiceReplier
 
 _log = logging.getLogger(__name__)
 
 
 class MatrixAdapter:
     name = "matrix"
+    platform = "matrix"  # as an `Outbound` port
 
     def __init__(
         self,
@@ -38,7 +41,9 @@ class MatrixAdapter:
         data_dir: Path,
         *,
         transcriber: Transcriber | None = None,
+        voice: VoiceReplier | None = None,
     ) -> None:
+        self._voice = voice
         self._settings = settings
         self._engine = engine
         self._store_dir = settings.resolved_store_dir(data_dir)
@@ -87,6 +92,12 @@ class MatrixAdapter:
                 await run_task
         await self._disconnect()
 
+    async def deliver(self, message: OutboundMessage) -> None:
+        """`persona.outbound.Outbound`: a reminder or check-in into its room or DM."""
+        event_id = await post_unsolicited(self._transport if self._client is not None else None, message)
+        if self._handler is not None:
+            self._handler.remember_own(event_id)
+
     async def _disconnect(self) -> None:
         await self._drain_tasks()
         client, self._client = self._client, None
@@ -118,6 +129,7 @@ class MatrixAdapter:
             engine=self._engine,
             transcriber=self._transcriber,
             direct_rooms=self._direct_rooms,
+            voice=self._voice,
         )
 
     # --- sync --------------------------------------------------------------------------------

@@ -37,9 +37,11 @@ from adapters.matrix.triggers import (
     read_relations,
     strip_reply_fallback,
 )
+from adapters.matrix.voice import send_voice
 from persona.api import Admission, Command, CommandName, Engine
 from persona.inbound import normalise
-from persona.types import IncomingMessage
+from persona.outbound import ReplyTap, VoiceReplier
+from persona.types import IncomingMessage, Reply, TurnOutcome
 
 _log = logging.getLogger(__name__)
 
@@ -66,7 +68,9 @@ class EventHandler:
         engine: Engine,
         transcriber: Transcriber | None,
         direct_rooms: set[str],
+        voice: VoiceReplier | None = None,
     ) -> None:
+        self._voice = voice
         self._client = client
         self._transport = transport
         self._settings = settings
@@ -193,11 +197,26 @@ class EventHandler:
         if thread_root is not None:
             self._bot_threads.add(thread_root)
         sink = self._sink(message, thread_root)
+        tap = ReplyTap(sink)
         try:
-            outcome = await self._engine.submit(message, sink)
+            outcome = await self._engine.submit(message, tap)
             _log.debug("matrix: %s -> %s", message.event_id, outcome.value)
         finally:
             await sink.close()
+        if outcome is TurnOutcome.ANSWERED and tap.final is not None:
+            await self._speak(message, tap.final, thread_root)
+
+    async def _speak(self, message: IncomingMessage, reply: Reply, thread_root: str | None) -> None:
+        """The reply as a voice message too, after its text, when the person asked for that."""
+        spoken = await self._voice.speak(message, reply) if self._voice is not None else None
+        if spoken is None:
+            return
+        room = self._client.rooms.get(message.room_id)
+        event_id = await send_voice(self._transport, message.room_id, spoken,
+                                    encrypt=bool(room is not None and room.encrypted),
+                                    reply_to=message.event_id, thread_root=thread_root)  # fmt: skip
+        if event_id is not None:
+            self.remember_own(event_id)
 
     def _sink(self, message: IncomingMessage, thread_root: str | None) -> MatrixSink:
         return MatrixSink(

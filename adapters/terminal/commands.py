@@ -16,6 +16,10 @@ Commands:
   /kb search QUERY      search the knowledgebase
   /link [code]          link your identities across platforms
   /unlink               undo a link
+  /reminders            your reminders; /reminders cancel ID
+  /timezone [Area/City] show or set the time zone reminders are read in
+  /checkin on|off|at HH:MM  a daily check-in
+  /voice on|off         voice replies to voice messages
   /help                 this list
   /quit                 leave (Ctrl-D works too)"""
 
@@ -28,6 +32,10 @@ _SIMPLE: dict[str, CommandName] = {
     "/unlink": "unlink",
     "/config": "config",
     "/help": "help",
+    "/reminders": "reminders",
+    "/timezone": "timezone",
+    "/checkin": "checkin",
+    "/voice": "voice",
 }
 
 

@@ -28,6 +28,7 @@ from adapters.terminal.commands import HELP_TEXT, parse_command
 from adapters.terminal.settings import TerminalSettings
 from persona.api import Command, CommandResult, Engine
 from persona.inbound import clean_text, normalise
+from persona.outbound import DeliveryError, OutboundMessage
 from persona.types import IncomingMessage, Reply, TurnOutcome
 
 _log = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ class _PlainSink:
 
 class TerminalAdapter:
     name = "terminal"
+    platform = PLATFORM  # as an `Outbound` port
 
     def __init__(
         self,
@@ -139,6 +141,12 @@ class TerminalAdapter:
 
     async def close(self) -> None:
         self._closed.set()
+
+    async def deliver(self, message: OutboundMessage) -> None:
+        """`persona.outbound.Outbound`: a reminder or check-in, printed between turns."""
+        if self._closed.is_set():
+            raise DeliveryError("the terminal conversation has ended")
+        self._print_note(message.text)
 
     async def _handle(self, line: str) -> bool:
         """Returns False when the user asked to leave."""

@@ -14,6 +14,7 @@ import json
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from adapters.base import Adapter
 from bot.adapters import server_adapters
 from bot.app import App, supervise
 from bot.config import Settings, load_settings
+from persona.engine import utc_now
 from tests.support.llm_server import LLMServer, RecordedRequest
 
 WAIT_S = 20.0
@@ -99,17 +101,21 @@ class RunningFamiliar:
 
 
 @contextlib.asynccontextmanager
-async def running_familiar(settings: Settings) -> AsyncIterator[RunningFamiliar]:
-    async with App(settings) as app:
-        adapters = tuple(server_adapters(settings, app.built.engine))
+async def running_familiar(
+    settings: Settings, *, clock: Callable[[], datetime] = utc_now, **adapter_options: Any
+) -> AsyncIterator[RunningFamiliar]:
+    async with App(settings, clock=clock) as app:
+        voice = app.assistant.voice_replies  # as `familiar run` hands them over
+        adapters = tuple(server_adapters(settings, app.built.engine, voice=voice, **adapter_options))
         restarts: Counter[str] = Counter()
-        task = asyncio.create_task(supervise(adapters, restarts=restarts), name="familiar-under-test")
-        try:
-            yield RunningFamiliar(app=app, adapters=adapters, restarts=restarts)
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        async with app.assistant.running(adapters):  # reminders and check-ins, as `App.run` does
+            task = asyncio.create_task(supervise(adapters, restarts=restarts), name="familiar-under-test")
+            try:
+                yield RunningFamiliar(app=app, adapters=adapters, restarts=restarts)
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
 
 async def wait_until(predicate: Callable[[], bool], seconds: float = WAIT_S) -> None:

@@ -206,7 +206,8 @@ async def test_slash_commands_are_registered_on_start(
 ) -> None:
     [sync] = fake_discord.sent("PUT", f"/applications/{APP_ID}/guilds/{GUILD_ID}/commands")
     names = {command["name"] for command in sync.json or []}
-    assert names == {"ask", "persona", "journal", "config", "memory", "kb"}
+    assert names == {"ask", "persona", "journal", "config", "memory", "kb",
+                     "reminders", "timezone", "checkin", "voice"}  # fmt: skip
 
 
 async def test_memory_show_is_deferred_and_answered_ephemerally(
