@@ -26,6 +26,7 @@ from persona.learning.settings import LearningSettings
 from persona.providers.config import ChainSettings, ProviderConfig
 from persona.providers.speech import SpeechSettings
 from persona.settings import EngineSettings
+from persona.tools.mcp_config import McpServerConfig
 
 
 class EmbeddingSettings(BaseModel):
@@ -75,6 +76,8 @@ class Settings(BaseSettings):
     speech: SpeechSettings = Field(default_factory=SpeechSettings)  # voice messages -> text
 
     engine: EngineSettings = Field(default_factory=EngineSettings)
+    # MCP servers by name; a persona allows their tools as "<name>__<tool>" (see README).
+    mcp: dict[str, McpServerConfig] = Field(default_factory=dict)
     learning: LearningSettings = Field(default_factory=LearningSettings)
     terminal: TerminalSettings = Field(default_factory=TerminalSettings)
     # Platform sections stay raw here and are validated by discord_settings()/matrix_settings(),
