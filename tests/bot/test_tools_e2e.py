@@ -227,3 +227,21 @@ async def test_a_persona_without_tools_answers_in_one_plain_call(world: World) -
     (only,) = world.replies()
     assert "tools" not in only.json
     assert TOOL_RULES not in only.system_text
+
+
+async def test_forget_this_forgets_like_the_command_does(world: World) -> None:
+    world.begin()
+    alice = person("Alice")
+    world.server.script(
+        tool_call("remember_this", {"fact": "locker code 4417", "topic": "locker"}), reply("Noted.")
+    )
+    await world.send(dm(alice, "Remember my locker code 4417."))
+    world.server.script(tool_call("forget_this", {"phrase": "4417"}), reply("Forgotten."))
+    assert await world.send(dm(alice, "Please forget 4417.")) == "Forgotten."
+    assert "forgot" in world.replies()[-1].tool_results[0].lower()
+
+    await world.send(dm(alice, "What is my locker code?"))
+    assert "4417" not in world.replies()[-1].prompt_text
+    exported = await world.chat.export(dm(alice, ""))
+    assert not [f for f in exported["facts"] if "4417" in f["value"]]
+    assert not [t for t in exported["history"] if "4417" in t["text"]]
