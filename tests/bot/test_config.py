@@ -50,3 +50,22 @@ def test_a_malformed_nested_value_names_the_key(monkeypatch: pytest.MonkeyPatch)
         load_settings(env_file=None)
     assert "learning.reflection_hour" in str(info.value)
     assert "FAMILIAR_LEARNING__REFLECTION_HOUR" in str(info.value)
+
+
+def test_mcp_servers_come_from_yaml_and_a_server_without_a_command_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "familiar.yaml"
+    config.write_text(
+        "mcp:\n"
+        "  notes: {transport: stdio, command: uvx, args: [notes-server], env: {NOTES_TOKEN: MY_TOKEN}}\n"
+        "  search: {transport: http, url: 'http://127.0.0.1:8765/mcp', headers: {Authorization: AUTH}}\n"
+    )
+    monkeypatch.setenv("FAMILIAR_CONFIG", str(config))
+    servers = load_settings(env_file=None).mcp
+    assert servers["notes"].env == {"NOTES_TOKEN": "MY_TOKEN"}
+    assert servers["search"].transport == "http"
+
+    config.write_text("mcp:\n  notes: {transport: stdio}\n")
+    with pytest.raises(ConfigError, match=r"mcp\.notes"):
+        load_settings(env_file=None)
