@@ -300,7 +300,10 @@ class PersonaEngine:
         )
         provider = self._provider(persona)
         built = build_prompt(
-            persona=persona, messages=messages, gathered=gathered, count=provider.count_tokens
+            persona=self._with_room_for_tools(persona, provider),
+            messages=messages,
+            gathered=gathered,
+            count=provider.count_tokens,
         )
         self.stats["prompt.dropped_items"] += sum(built.dropped.values())
         context = ToolContext(origin=last, visibility=gathered.visibility, persona=persona, now=self._clock())
@@ -335,6 +338,15 @@ class PersonaEngine:
             now=self._clock(),
             is_dm=last.is_dm,
             asker_name=last.author_name,
+        )
+
+    def _with_room_for_tools(self, persona: PersonaSpec, provider: LLMProvider) -> PersonaSpec:
+        """The persona with its prompt budget lessened by what its offered tools add to a request."""
+        cost = self._tools.prompt_cost(persona, provider.count_tokens) if self._tools is not None else 0
+        if not cost:
+            return persona
+        return persona.model_copy(
+            update={"context_tokens": max(persona.reply_max_tokens, persona.context_tokens - cost)}
         )
 
     def _provider(self, persona: PersonaSpec) -> LLMProvider:

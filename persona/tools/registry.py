@@ -11,14 +11,14 @@ import asyncio
 import fnmatch
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from persona.personas import PersonaSpec
 from persona.providers.base import ToolCall, ToolResult, ToolSpec
 from persona.settings import ToolSettings
 from persona.tools.base import Tool, ToolContext, ToolError
-from persona.tools.fence import fence
+from persona.tools.fence import TOOL_RULES, fence
 
 _log = logging.getLogger(__name__)
 
@@ -51,6 +51,14 @@ class ToolRegistry:
             ToolSpec(name=t.name, description=t.description, parameters=t.parameters)
             for t in self.allowed(persona)
         )
+
+    def prompt_cost(self, persona: PersonaSpec, count: Callable[[str], int]) -> int:
+        """Tokens the offered tools add to a request (their schemas and the rules on data)."""
+        specs = self.specs(persona)
+        if not specs:
+            return 0
+        described = [json.dumps([s.name, s.description, s.parameters]) for s in specs]
+        return count(TOOL_RULES) + sum(count(text) for text in described)
 
     async def run(self, call: ToolCall, context: ToolContext) -> ToolResult:
         """One call, as a fenced result; an allowlist miss counts as an unknown tool."""

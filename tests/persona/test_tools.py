@@ -240,3 +240,13 @@ async def test_a_failure_after_a_tool_ran_keeps_the_record_and_forbids_fail_over
     assert [r.name for r in loop.records] == ["remember_this"]
     assert provider.requests[1].no_failover
     assert not provider.requests[0].no_failover
+
+
+def test_offered_tools_take_their_room_from_the_prompt_budget() -> None:
+    registry = ToolRegistry(memory_tools(make_stores()))
+
+    def words(text: str) -> int:
+        return len(text.split())
+
+    assert registry.prompt_cost(persona(()), words) == 0
+    assert registry.prompt_cost(persona(("remember_this",)), words) < registry.prompt_cost(persona(), words)
