@@ -28,6 +28,7 @@ from persona.providers.speech import SpeechSettings
 from persona.providers.voice import VoiceSettings
 from persona.reminders.settings import ReminderSettings
 from persona.settings import EngineSettings
+from persona.tools.mcp_config import McpServerConfig
 
 
 class EmbeddingSettings(BaseModel):
@@ -100,6 +101,8 @@ class Settings(BaseSettings):
     voice: VoiceSettings = Field(default_factory=VoiceSettings)  # replies -> voice messages (opt-in)
 
     engine: EngineSettings = Field(default_factory=EngineSettings)
+    # MCP servers by name; a persona allows their tools as "<name>__<tool>" (see README).
+    mcp: dict[str, McpServerConfig] = Field(default_factory=dict)
     learning: LearningSettings = Field(default_factory=LearningSettings)
     reminders: ReminderSettings = Field(default_factory=ReminderSettings)  # and check-ins
     terminal: TerminalSettings = Field(default_factory=TerminalSettings)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bot.config import Settings
 from bot.stores import OpenedStores
+from bot.tools import open_tools
 from persona.bindings import PersonaBindings
 from persona.engine import PersonaEngine, utc_now
 from persona.learning.facts import FactLearner
@@ -108,6 +109,7 @@ async def build_engine(settings: Settings, opened: OpenedStores, stack: AsyncExi
         memory=opened.stores.memory,
         usage=UsageRecorder(opened.stores.limits, utc_now),
     )
+    tools = await open_tools(settings, opened.stores, stack)
     engine = PersonaEngine(
         stores=opened.stores,
         catalog=catalog,
@@ -115,6 +117,7 @@ async def build_engine(settings: Settings, opened: OpenedStores, stack: AsyncExi
         settings=settings.engine,
         hooks=(facts, journaler),
         bindings=PersonaBindings(settings.data_dir / "persona-bindings.json"),
+        tools=tools,
     )
     await engine.start()
     stack.push_async_callback(engine.close)

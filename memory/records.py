@@ -29,6 +29,7 @@ __all__ = [
     "MemoryQuery",
     "Role",
     "Turn",
+    "TurnKind",
     "Visibility",
 ]
 
@@ -38,6 +39,9 @@ Role = Literal["user", "assistant"]
 MemoryKind = Literal["turn", "derived"]
 FactKind = Literal["identity", "preference", "constraint", "relationship", "event", "task"]
 KBKind = Literal["constant", "triggered", "retrieved"]
+# A history row is a message, or a tool call the persona made in a turn and what it returned
+# (kept as the caller's own records, never shown as conversation to anyone).
+TurnKind = Literal["message", "tool_call", "tool_result"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,6 +60,7 @@ class Turn:
     room_id: str
     thread_id: str | None = None
     persona: str = ""
+    kind: TurnKind = "message"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -4,7 +4,8 @@ admit(): claim the event in progress under a renewed lease (persistent, keyed by
 event id) -> rate limit and daily quota; the adapter does its expensive work only then.
 submit(): the session's turn slot (one turn at a time, mid-turn messages merged) and its
 cross-process lock -> gather context concurrently under per-source deadlines -> assemble the
-prompt -> exactly ONE streaming LLM call -> commit the turn's history together with its
+prompt -> exactly ONE streaming LLM call (a few more, bounded, only when the persona's tools are
+called: `persona.tools.loop`) -> commit the turn's history together with its
 post-turn work (the outbox) -> deliver -> mark the event answered; the post-turn work
 (long-term memory, each PostTurnHook) then runs from the outbox on the supervised background
 queue. Provider and store failures never raise out of `admit` or `submit`; a store outage is
@@ -29,7 +30,7 @@ from persona.claims import ClaimSettings, EventClaims
 from persona.commands import CommandRunner, Forgetter
 from persona.commands import Handler as CommandHandler
 from persona.gather import ConstraintMemo, GatherRequest, gather_context
-from persona.hooks import CompletedTurn, PostTurnHook
+from persona.hooks import CompletedTurn, PostTurnHook, ToolRecord
 from persona.jobs import Job, JobQueue
 from persona.outages import Outages
 from persona.outbox import PostTurnWork
@@ -41,6 +42,9 @@ from persona.providers.friendly import friendly_message, interrupted_message
 from persona.sessions import Pending, SessionSlots
 from persona.settings import EngineSettings
 from persona.storing import history_turns, message_text, message_turn
+from persona.tools.base import ToolContext
+from persona.tools.loop import ToolLoop
+from persona.tools.registry import ToolRegistry
 from persona.types import IncomingMessage, Reply, ReplySink, TurnOutcome
 from persona.usage import usage_key
 
@@ -73,6 +77,7 @@ class PersonaEngine:
         hooks: Sequence[PostTurnHook] = (),
         bindings: PersonaBindings | None = None,
         clock: Callable[[], datetime] = utc_now,
+        tools: ToolRegistry | None = None,
     ) -> None:
         self.settings = settings or EngineSettings()
         self.stats: Counter[str] = Counter()
@@ -82,6 +87,7 @@ class PersonaEngine:
         self._providers: dict[str, LLMProvider] = {}
         self._bindings = bindings or PersonaBindings()
         self._clock = clock
+        self._tools = tools
         jobs = self.settings.jobs
         self._jobs = JobQueue(
             workers=jobs.workers,
@@ -304,10 +310,14 @@ class PersonaEngine:
         )
         provider = self._provider(persona)
         built = build_prompt(
-            persona=persona, messages=messages, gathered=gathered, count=provider.count_tokens
+            persona=self._with_room_for_tools(persona, provider),
+            messages=messages,
+            gathered=gathered,
+            count=provider.count_tokens,
         )
         self.stats["prompt.dropped_items"] += sum(built.dropped.values())
-        generated = await self._generate(provider, built.request, last, sink, persona.name)
+        context = ToolContext(origin=last, visibility=gathered.visibility, persona=persona, now=self._clock())
+        generated = await self._generate(provider, built.request, context, sink)
         turn = CompletedTurn(
             messages=messages,
             reply_text=generated.text,
@@ -317,6 +327,7 @@ class PersonaEngine:
             visibility=gathered.visibility,
             finished_at=self._clock(),
             context=_last_line_to(gathered.history, gathered.visibility.owners),
+            tools=generated.tools,
         )
         await self._commit(turn)  # durable before the person sees the reply
         await sink.send(generated.reply)
@@ -339,6 +350,15 @@ class PersonaEngine:
             asker_name=last.author_name,
         )
 
+    def _with_room_for_tools(self, persona: PersonaSpec, provider: LLMProvider) -> PersonaSpec:
+        """The persona with its prompt budget lessened by what its offered tools add to a request."""
+        cost = self._tools.prompt_cost(persona, provider.count_tokens) if self._tools is not None else 0
+        if not cost:
+            return persona
+        return persona.model_copy(
+            update={"context_tokens": max(persona.reply_max_tokens, persona.context_tokens - cost)}
+        )
+
     def _provider(self, persona: PersonaSpec) -> LLMProvider:
         key = f"{persona.name}\x1f{persona.model}"
         provider = self._providers.get(key)
@@ -347,26 +367,35 @@ class PersonaEngine:
         return provider
 
     async def _generate(
-        self,
-        provider: LLMProvider,
-        request: ChatRequest,
-        last: IncomingMessage,
-        sink: ReplySink,
-        persona: str,
+        self, provider: LLMProvider, request: ChatRequest, context: ToolContext, sink: ReplySink
     ) -> _Generated:
-        """The one LLM call of the turn, streamed to the sink; the final reply is not sent yet."""
+        """The turn's LLM call (and its bounded tool rounds, when the persona has tools), streamed
+        to the sink; the final reply is not sent yet."""
+        last, persona = context.origin, context.persona.name
         stream = _Stream(sink)
+        loop = ToolLoop(provider, self._tools, context, clock=self._clock)
         try:
-            result = await provider.chat(request, on_text=stream.on_text)
+            result = await loop.run(request, on_text=stream.on_text)
         except ProviderError as error:
             self.stats[f"provider.{error.kind.value}"] += 1
             _log.warning("reply failed for %s: %s", last.event_id, error)
             line = stream.text + interrupted_message(error) if stream.text else friendly_message(error)
-            return _Generated(reply=_error_reply(last, persona, line), outcome=TurnOutcome.FAILED)
+            if loop.effects:  # the person must know what was done before the failure
+                line += f" (Before that I used: {', '.join(dict.fromkeys(loop.effects))}.)"
+            reply = _error_reply(last, persona, line)
+            return _Generated(reply=reply, outcome=TurnOutcome.FAILED, tools=tuple(loop.records))
+        self.stats["tools.calls"] += len(loop.records)
         if not result.text.strip():
-            return _Generated(reply=_error_reply(last, persona, EMPTY_REPLY_LINE), outcome=TurnOutcome.FAILED)
+            reply = _error_reply(last, persona, EMPTY_REPLY_LINE)
+            return _Generated(reply=reply, outcome=TurnOutcome.FAILED, tools=tuple(loop.records))
         reply = Reply(text=result.text, reply_to=last.event_id, persona=persona)
-        return _Generated(reply=reply, outcome=TurnOutcome.ANSWERED, text=result.text, result=result)
+        return _Generated(
+            reply=reply,
+            outcome=TurnOutcome.ANSWERED,
+            text=result.text,
+            result=result,
+            tools=tuple(loop.records),
+        )
 
     async def _record_usage(self, message: IncomingMessage, result: ChatResult) -> None:
         tokens = result.usage.input_tokens + result.usage.output_tokens
@@ -439,6 +468,7 @@ class _Generated:
     outcome: TurnOutcome
     text: str = ""  # what the persona said ("" when the turn failed)
     result: ChatResult | None = None
+    tools: tuple[ToolRecord, ...] = ()  # tool calls run while answering (kept even when it failed)
 
 
 def _error_reply(message: IncomingMessage, persona: str, text: str) -> Reply:

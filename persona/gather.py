@@ -156,7 +156,11 @@ def _visible_only(
     conversation, personal = visibility.conversation(), visibility.personal()
     return Gathered(
         visibility=visibility,
-        history=tuple(turn for turn in history if conversation.allows(turn.owner, turn.scope)),
+        # Tool calls and results are their caller's records, not conversation: in a room everyone
+        # sees the conversation, so they would reach other people's prompts.
+        history=tuple(
+            turn for turn in history if turn.kind == "message" and conversation.allows(turn.owner, turn.scope)
+        ),
         memories=tuple(
             hit
             for hit in memories

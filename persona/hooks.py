@@ -17,6 +17,18 @@ from persona.types import IncomingMessage
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ToolRecord:
+    """One tool call of a turn and its result as the model read it (fenced), kept in history."""
+
+    call_id: str
+    name: str
+    arguments: str
+    output: str
+    is_error: bool
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CompletedTurn:
     messages: tuple[IncomingMessage, ...]  # the user messages answered (several when merged)
     reply_text: str  # what the persona said ("" when the turn failed)
@@ -26,6 +38,7 @@ class CompletedTurn:
     visibility: Visibility  # the asker's visibility in this place
     finished_at: datetime
     context: str = ""  # the persona's last line in this session before these messages, if any
+    tools: tuple[ToolRecord, ...] = ()  # the tool calls made while answering, in order
 
     @property
     def key(self) -> str:

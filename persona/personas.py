@@ -58,6 +58,9 @@ class PersonaSpec(BaseModel):
     reply_max_tokens: int = Field(default=800, ge=16)
     temperature: float | None = Field(default=None, ge=0, le=2)
     memory: MemoryKnobs = Field(default_factory=MemoryKnobs)
+    # Tools this persona may call, by name or pattern ("remember_this", "notes__*"); none by
+    # default, so a persona answers in one call as ever until its file allows some.
+    tools: tuple[str, ...] = ()
 
     @property
     def model_ref(self) -> ModelRef:

@@ -42,11 +42,23 @@ class JobSettings(BaseModel):
     transient_postpones: int = Field(default=5, ge=0)
 
 
+class ToolSettings(BaseModel):
+    """Tool calls within one turn (see `persona.tools`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Rounds of tool calls a turn may run; then the model is asked to answer in words.
+    max_rounds: int = Field(default=4, ge=0, le=16)
+    call_timeout_s: float = Field(default=20.0, gt=0)  # one call; a late tool becomes an error result
+    max_output_chars: int = Field(default=4000, ge=100)  # a longer output is cut (with a note)
+
+
 class EngineSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     deadlines: SourceDeadlines = Field(default_factory=SourceDeadlines)
     jobs: JobSettings = Field(default_factory=JobSettings)
+    tools: ToolSettings = Field(default_factory=ToolSettings)
     rate_limit_per_minute: int = Field(default=20, ge=0)  # 0 = unlimited
     daily_token_quota: int = Field(default=200_000, ge=0)  # per identity per UTC day; 0 = unlimited
     dedup_ttl_s: float = Field(default=7 * 24 * 3600.0, gt=0)  # how long an answered event is refused

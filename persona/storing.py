@@ -27,6 +27,7 @@ def message_turn(message: IncomingMessage, *, persona: str) -> Turn:
 def history_turns(turn: CompletedTurn) -> list[Turn]:
     """Every answered user message, then the persona's reply (none when the turn failed)."""
     turns = [message_turn(m, persona=turn.persona) for m in turn.messages]
+    turns += tool_turns(turn)
     if turn.reply_text:
         last = turn.messages[-1]
         turns.append(
@@ -45,6 +46,36 @@ def history_turns(turn: CompletedTurn) -> list[Turn]:
                 persona=turn.persona,
             )
         )
+    return turns
+
+
+def tool_turns(turn: CompletedTurn) -> list[Turn]:
+    """Each tool call and its result, as the answered person's own records (ids from the turn
+    key, so storing the turn twice changes nothing)."""
+    last = turn.messages[-1]
+    turns: list[Turn] = []
+    for n, record in enumerate(turn.tools):
+        for kind, text in (
+            ("tool_call", f"{record.name} {record.arguments}"),
+            ("tool_result", record.output),
+        ):
+            turns.append(
+                Turn(
+                    event_id=f"{turn.key}:tool:{n}:{kind.removeprefix('tool_')}",
+                    session=turn.session,
+                    role="assistant",
+                    owner=last.identity,
+                    author_name=turn.persona,
+                    text=text,
+                    created_at=record.at,
+                    scope=last.scope,
+                    platform=last.platform,
+                    room_id=last.room_id,
+                    thread_id=last.thread_id,
+                    persona=turn.persona,
+                    kind="tool_call" if kind == "tool_call" else "tool_result",
+                )
+            )
     return turns
 
 

@@ -85,6 +85,7 @@ def _encode(turn: Turn) -> str:
             "room_id": turn.room_id,
             "thread_id": turn.thread_id,
             "persona": turn.persona,
+            "kind": turn.kind,  # rows written before it lack it: they decode as messages
         },
         ensure_ascii=False,
         separators=(",", ":"),

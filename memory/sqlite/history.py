@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS history (
     platform TEXT NOT NULL,
     room_id TEXT NOT NULL,
     thread_id TEXT,
-    persona TEXT NOT NULL DEFAULT ''
+    persona TEXT NOT NULL DEFAULT '',
+    kind TEXT NOT NULL DEFAULT 'message'
 );
 CREATE INDEX IF NOT EXISTS history_session_time ON history (session, created_ts, seq);
 CREATE INDEX IF NOT EXISTS history_owner ON history (owner);
@@ -44,8 +45,10 @@ CREATE INDEX IF NOT EXISTS history_owner ON history (owner);
 
 _COLUMNS = (
     "event_id, session, role, owner, author_name, text, created_at, created_ts,"
-    " scope, platform, room_id, thread_id, persona"
+    " scope, platform, room_id, thread_id, persona, kind"
 )
+# Columns a table made by an earlier version lacks: its rows are all messages.
+_ADDED_COLUMNS = {"kind": "ALTER TABLE history ADD COLUMN kind TEXT NOT NULL DEFAULT 'message'"}
 # SQLite allows 999+ bound parameters per statement; stay well below for IN (...) lists.
 _CHUNK = 500
 
@@ -77,6 +80,7 @@ def row_values(turn: Turn) -> tuple[Any, ...]:
         turn.room_id,
         turn.thread_id,
         turn.persona,
+        turn.kind,
     )
 
 
@@ -95,6 +99,7 @@ def row_to_turn(row: Any) -> Turn:
         room_id=row["room_id"],
         thread_id=row["thread_id"],
         persona=row["persona"],
+        kind=row["kind"],
     )
 
 
@@ -110,6 +115,10 @@ class SqliteHistoryStore:
 
     async def start(self) -> None:
         await self._db.ensure_schema(SCHEMA_NAME, DDL)
+        columns = {str(r[1]) for r in await self._db.fetchall("PRAGMA table_info(history)")}
+        for name, ddl in _ADDED_COLUMNS.items():
+            if name not in columns:
+                await self._db.execute(ddl)
 
     async def close(self) -> None:
         """Nothing to release: the Database belongs to the composition root."""
@@ -158,7 +167,7 @@ class SqliteHistoryStore:
 async def append_in(conn: aiosqlite.Connection, turns: Sequence[Turn]) -> None:
     """Append inside the caller's transaction (the outbox commits a turn's rows with its work)."""
     await conn.executemany(
-        f"INSERT OR IGNORE INTO history ({_COLUMNS}) VALUES ({_placeholders(13)})",
+        f"INSERT OR IGNORE INTO history ({_COLUMNS}) VALUES ({_placeholders(14)})",
         [row_values(turn) for turn in turns],
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,7 @@ from persona.providers.base import (
     ErrorKind,
     ProviderError,
     TextCallback,
+    ToolCall,
     Usage,
 )
 from persona.providers.errors import provider_errors
@@ -73,7 +75,7 @@ class AnthropicProvider:
             if on_text is None:
                 data = await client.post(_MESSAGES_PATH, body=body, cast_to=object)
                 text, usage = parse_message(data, self.name)
-                return self._result(request, text, usage)
+                return self._result(request, text, usage, parse_tool_uses(data))
             return await self._stream(client, request, body, on_text)
 
     async def _stream(
@@ -92,19 +94,23 @@ class AnthropicProvider:
         )
         parts: list[str] = []
         usage = _StreamUsage(self.name)
+        calls = _StreamedToolUses(self.name)
         async with stream:
             async for event in stream:
                 usage.update(event)
+                calls.update(event)
                 text = _event_text(event)
                 if text:
                     parts.append(text)
                     await on_text(text)
         if not usage.complete:
             raise ProviderError(ErrorKind.MALFORMED, "stream ended without message_stop", provider=self.name)
-        return self._result(request, "".join(parts), usage.total())
+        return self._result(request, "".join(parts), usage.total(), calls.done())
 
-    def _result(self, request: ChatRequest, text: str, usage: Usage) -> ChatResult:
-        return ChatResult(text=text, usage=usage, provider=self.name, model=request.model)
+    def _result(
+        self, request: ChatRequest, text: str, usage: Usage, calls: tuple[ToolCall, ...] = ()
+    ) -> ChatResult:
+        return ChatResult(text=text, usage=usage, provider=self.name, model=request.model, tool_calls=calls)
 
     def count_tokens(self, text: str) -> int:
         return self._counter.count(text)
@@ -134,10 +140,18 @@ def request_body(request: ChatRequest) -> dict[str, Any]:
         body["system"] = request.system
     if request.temperature is not None:
         body["temperature"] = request.temperature
+    if request.tools:  # only then: a request without tools is exactly a plain reply's
+        body["tools"] = [
+            {"name": t.name, "description": t.description, "input_schema": t.parameters}
+            for t in request.tools
+        ]
+        body["tool_choice"] = {"type": request.tool_choice}
     return body
 
 
 def _wire_message(message: ChatMessage) -> dict[str, Any]:
+    if message.tool_calls or message.tool_results:
+        return {"role": message.role, "content": _tool_blocks(message)}
     if not message.images:
         return {"role": message.role, "content": message.content}
     # Images before the text: Anthropic's guidance for the best results.
@@ -155,6 +169,71 @@ def _wire_message(message: ChatMessage) -> dict[str, Any]:
     if message.content:
         blocks.append({"type": "text", "text": message.content})
     return {"role": message.role, "content": blocks}
+
+
+def _tool_blocks(message: ChatMessage) -> list[dict[str, Any]]:
+    """Results first (the API wants them at the start of the user turn), then any text; an
+    assistant's text comes before the tool_use blocks it led to."""
+    results: list[dict[str, Any]] = [
+        {"type": "tool_result", "tool_use_id": r.call_id, "content": r.content, "is_error": r.is_error}
+        for r in message.tool_results
+    ]
+    text = [{"type": "text", "text": message.content}] if message.content else []
+    uses = [
+        {"type": "tool_use", "id": c.id, "name": c.name, "input": _input_of(c.arguments)}
+        for c in message.tool_calls
+    ]
+    return [*results, *text, *uses]
+
+
+def _input_of(arguments: str) -> dict[str, Any]:
+    """The call's arguments as the object the API wants back (what the model wrote, or {})."""
+    try:
+        value = json.loads(arguments)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def parse_tool_uses(data: object) -> tuple[ToolCall, ...]:
+    """The tool_use blocks of a Messages API body (validated by `parse_message` first)."""
+    assert isinstance(data, dict)
+    return tuple(
+        ToolCall(id=str(b.get("id", "")), name=str(b["name"]), arguments=json.dumps(b.get("input") or {}))
+        for b in data["content"]
+        if isinstance(b, dict) and b.get("type") == "tool_use" and b.get("name")
+    )
+
+
+class _StreamedToolUses:
+    """tool_use blocks assembled from content_block_start and their input_json_delta pieces."""
+
+    def __init__(self, provider: str) -> None:
+        self._provider = provider
+        self._blocks: dict[int, dict[str, str]] = {}
+
+    def update(self, event: object) -> None:
+        if not isinstance(event, dict):
+            return
+        index = event.get("index")
+        if event.get("type") == "content_block_start":
+            block = event.get("content_block")
+            if isinstance(block, dict) and block.get("type") == "tool_use" and isinstance(index, int):
+                self._blocks[index] = {
+                    "id": str(block.get("id", "")),
+                    "name": str(block.get("name", "")),
+                    "json": "",
+                }
+        elif event.get("type") == "content_block_delta" and index in self._blocks:
+            delta = event.get("delta")
+            if isinstance(delta, dict) and delta.get("type") == "input_json_delta":
+                self._blocks[index]["json"] += str(delta.get("partial_json", ""))
+
+    def done(self) -> tuple[ToolCall, ...]:
+        blocks = [self._blocks[index] for index in sorted(self._blocks)]
+        if any(not block["name"] for block in blocks):
+            raise _malformed(self._provider, "streamed tool_use without a name")
+        return tuple(ToolCall(id=b["id"], name=b["name"], arguments=b["json"] or "{}") for b in blocks)
 
 
 def parse_message(data: object, provider: str) -> tuple[str, Usage]:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Literal, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
 
 TextCallback = Callable[[str], Awaitable[None]]
 
@@ -21,10 +21,42 @@ class Image:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ToolSpec:
+    """A tool the model may call: its name, what it does, and its parameters as JSON schema."""
+
+    name: str  # [A-Za-z0-9_-]{1,64}: the strictest rule among the providers
+    description: str
+    parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolCall:
+    """One call the model asked for; `arguments` is the JSON text exactly as the model wrote it."""
+
+    id: str
+    name: str
+    arguments: str = "{}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolResult:
+    """What a tool returned for one call, already fenced as data (see `persona.tools.fence`)."""
+
+    call_id: str
+    name: str
+    content: str
+    is_error: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ChatMessage:
     role: Literal["user", "assistant"]
     content: str
     images: tuple[Image, ...] = ()
+    # An assistant message may carry the tool calls it made; the user message after it carries
+    # their results (OpenAI sends those as "tool" messages, Anthropic as tool_result blocks).
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_results: tuple[ToolResult, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -38,6 +70,12 @@ class ChatRequest:
     # Learning and journaling: one attempt per entry, none while the entry's circuit is open
     # (`persona.providers.circuit`); whoever queued the work retries later.
     background: bool = False
+    # Tools the model may call; none (the default) sends exactly the request of a plain reply.
+    tools: tuple[ToolSpec, ...] = ()
+    tool_choice: Literal["auto", "none"] = "auto"  # "none": answer in words now (the loop's bound)
+    # A later round of a tool loop: text or a tool's effect already reached the person, so the
+    # chain must not start over on another entry (retries of this same call are still fine).
+    no_failover: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,6 +90,7 @@ class ChatResult:
     usage: Usage
     provider: str
     model: str
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 class ErrorKind(enum.Enum):

@@ -182,6 +182,8 @@ class ProviderChain:
                 failures.append(error)
                 if guard is not None and guard.streamed:
                     raise  # text already reached the user: never start over elsewhere
+                if request.no_failover:
+                    raise  # an earlier round's text or tool effect reached the user
                 if _time_left(deadline) <= 0:
                     break
         raise ChainError(failures) if len(failures) > 1 else failures[0]

@@ -4,6 +4,7 @@ llama.cpp, LM Studio) through one AsyncOpenAI client, built once and reused."""
 from __future__ import annotations
 
 import base64
+import json
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,8 @@ from persona.providers.base import (
     ErrorKind,
     ProviderError,
     TextCallback,
+    ToolCall,
+    ToolSpec,
     Usage,
 )
 from persona.providers.errors import provider_errors
@@ -71,7 +74,8 @@ class OpenAIProvider:
             if on_text is None:
                 data = await client.post(_CHAT_PATH, body=body, cast_to=object)
                 text, usage = parse_completion(data, self.name)
-                return self._result(request, text, usage)
+                calls = parse_tool_calls(data, self.name)
+                return self._result(request, text, usage, calls)
             return await self._stream(client, request, body, on_text)
 
     async def _stream(
@@ -91,11 +95,13 @@ class OpenAIProvider:
         parts: list[str] = []
         usage = Usage()
         finished = False
+        calls = _StreamedCalls(self.name)
         async with stream:
             async for data in stream:
                 chunk = parse_chunk(data, self.name)
                 usage = chunk.usage or usage
                 finished = finished or chunk.finished
+                calls.add(data)
                 for text in chunk.texts:
                     parts.append(text)
                     await on_text(text)
@@ -104,10 +110,12 @@ class OpenAIProvider:
             raise ProviderError(
                 ErrorKind.MALFORMED, "stream ended before the answer finished", provider=self.name
             )
-        return self._result(request, "".join(parts), usage)
+        return self._result(request, "".join(parts), usage, calls.done())
 
-    def _result(self, request: ChatRequest, text: str, usage: Usage) -> ChatResult:
-        return ChatResult(text=text, usage=usage, provider=self.name, model=request.model)
+    def _result(
+        self, request: ChatRequest, text: str, usage: Usage, calls: tuple[ToolCall, ...] = ()
+    ) -> ChatResult:
+        return ChatResult(text=text, usage=usage, provider=self.name, model=request.model, tool_calls=calls)
 
     def _request_body(self, request: ChatRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -119,6 +127,9 @@ class OpenAIProvider:
             body["temperature"] = request.temperature
         if request.json_mode:
             body["response_format"] = {"type": "json_object"}
+        if request.tools:  # only then: a request without tools is exactly a plain reply's
+            body["tools"] = [wire_tool(tool) for tool in request.tools]
+            body["tool_choice"] = request.tool_choice
         return body
 
     def _max_tokens_param(self) -> str:
@@ -187,11 +198,42 @@ def wire_messages(request: ChatRequest) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
     if request.system:
         messages.append({"role": "system", "content": request.system})
-    messages.extend(_wire_message(message) for message in request.messages)
+    for message in request.messages:
+        messages.extend(_wire_entries(message))
     return messages
 
 
+def wire_tool(tool: ToolSpec) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "function": {"name": tool.name, "description": tool.description, "parameters": tool.parameters},
+    }
+
+
+def _wire_entries(message: ChatMessage) -> list[dict[str, Any]]:
+    """One message, or a tool round: each result is its own "tool" message (text after them is
+    a user message of its own)."""
+    if not message.tool_results:
+        return [_wire_message(message)]
+    entries: list[dict[str, Any]] = [
+        {"role": "tool", "tool_call_id": result.call_id, "content": result.content}
+        for result in message.tool_results
+    ]
+    if message.content or message.images:
+        entries.append(_wire_message(message))
+    return entries
+
+
 def _wire_message(message: ChatMessage) -> dict[str, Any]:
+    if message.tool_calls:
+        return {
+            "role": "assistant",
+            "content": message.content or None,
+            "tool_calls": [
+                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                for c in message.tool_calls
+            ],
+        }
     if not message.images:
         return {"role": message.role, "content": message.content}
     parts: list[dict[str, Any]] = [{"type": "text", "text": message.content}] if message.content else []
@@ -242,6 +284,69 @@ def parse_chunk(data: object, provider: str) -> Chunk:
             texts.append(content)
         finished = finished or bool(choice.get("finish_reason"))
     return Chunk(texts=tuple(texts), usage=_usage(data.get("usage")), finished=finished)
+
+
+def parse_tool_calls(data: object, provider: str) -> tuple[ToolCall, ...]:
+    """The tool calls of a chat.completion body (validated by `parse_completion` first)."""
+    assert isinstance(data, dict)
+    message = data["choices"][0].get("message")
+    raw = message.get("tool_calls") if isinstance(message, dict) else None
+    if not raw:
+        return ()
+    if not isinstance(raw, list):
+        raise _malformed(provider, "tool_calls is not a list")
+    return tuple(_tool_call(item, provider) for item in raw)
+
+
+def _tool_call(item: object, provider: str) -> ToolCall:
+    function = item.get("function") if isinstance(item, dict) else None
+    if not isinstance(item, dict) or not isinstance(function, dict) or not function.get("name"):
+        raise _malformed(provider, "tool call without a function name")
+    arguments = function.get("arguments")
+    if isinstance(arguments, dict):  # some compatible servers send the object itself
+        arguments = json.dumps(arguments)
+    return ToolCall(
+        id=str(item.get("id") or ""), name=str(function["name"]), arguments=str(arguments or "{}")
+    )
+
+
+class _StreamedCalls:
+    """Tool calls assembled from `delta.tool_calls` pieces, by their index."""
+
+    def __init__(self, provider: str) -> None:
+        self._provider = provider
+        self._calls: dict[int, dict[str, str]] = {}
+
+    def add(self, data: object) -> None:
+        """Take a chunk's pieces (`parse_chunk` validated its shape first)."""
+        choices = data.get("choices") if isinstance(data, dict) else None
+        for choice in choices or []:
+            delta = choice.get("delta") if isinstance(choice, dict) else None
+            for piece in (delta.get("tool_calls") if isinstance(delta, dict) else None) or []:
+                self._take(piece)
+
+    def _take(self, piece: object) -> None:
+        if not isinstance(piece, dict):
+            raise _malformed(self._provider, "streamed tool call is not an object")
+        index = piece.get("index")
+        call = self._calls.setdefault(index if isinstance(index, int) else len(self._calls), {})
+        raw = piece.get("function")
+        function: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        if piece.get("id"):
+            call["id"] = str(piece["id"])
+        if function.get("name"):
+            call["name"] = call.get("name", "") + str(function["name"])
+        if isinstance(function.get("arguments"), str):
+            call["arguments"] = call.get("arguments", "") + function["arguments"]
+
+    def done(self) -> tuple[ToolCall, ...]:
+        calls = [self._calls[index] for index in sorted(self._calls)]
+        if any(not call.get("name") for call in calls):
+            raise _malformed(self._provider, "streamed tool call without a name")
+        return tuple(
+            ToolCall(id=c.get("id", f"call_{n}"), name=c["name"], arguments=c.get("arguments") or "{}")
+            for n, c in enumerate(calls)
+        )
 
 
 def _usage(raw: object) -> Usage | None:

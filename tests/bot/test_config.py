@@ -62,3 +62,22 @@ def test_database_url_selects_postgres_and_a_wrong_scheme_is_named(monkeypatch: 
     monkeypatch.setenv("DATABASE_URL", "mysql://familiar@db.internal/familiar")
     with pytest.raises(ConfigError, match="DATABASE_URL must be a postgresql://"):
         load_settings(env_file=None)
+
+
+def test_mcp_servers_come_from_yaml_and_a_server_without_a_command_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "familiar.yaml"
+    config.write_text(
+        "mcp:\n"
+        "  notes: {transport: stdio, command: uvx, args: [notes-server], env: {NOTES_TOKEN: MY_TOKEN}}\n"
+        "  search: {transport: http, url: 'http://127.0.0.1:8765/mcp', headers: {Authorization: AUTH}}\n"
+    )
+    monkeypatch.setenv("FAMILIAR_CONFIG", str(config))
+    servers = load_settings(env_file=None).mcp
+    assert servers["notes"].env == {"NOTES_TOKEN": "MY_TOKEN"}
+    assert servers["search"].transport == "http"
+
+    config.write_text("mcp:\n  notes: {transport: stdio}\n")
+    with pytest.raises(ConfigError, match=r"mcp\.notes"):
+        load_settings(env_file=None)

@@ -71,6 +71,14 @@ Behaviours (module-level constructors)
                              (a non-streaming request gets a truncated JSON body)
     end_stream_early("Hel")  streams those deltas, then ends the body cleanly without the
                              closing events (no finish_reason/[DONE], no message_stop)
+    tool_call(name, {"arg": 1}, text="")   the model calls a tool (after optional text): OpenAI
+                             message.tool_calls / streamed delta.tool_calls pieces (finish_reason
+                             "tool_calls"); Anthropic tool_use blocks / content_block_start +
+                             input_json_delta pieces (stop_reason "tool_use")
+    tool_calls(("a", {}), ("b", {"x": 1}), text="")  several calls in one answer
+
+RecordedRequest also tells `tool_names` (the tools offered) and `tool_results` (the text of
+every tool result the request carries, OpenAI "tool" messages or Anthropic tool_result blocks).
 
 Usage numbers are deterministic: input tokens = whitespace-separated words in the system prompt
 and all messages, output tokens = words in the reply (overridable per `reply`).
@@ -154,6 +162,23 @@ class RecordedRequest:
         return ""
 
     @property
+    def tool_names(self) -> list[str]:
+        tools = self.json.get("tools") if isinstance(self.json, dict) else None
+        names = [t.get("name") or (t.get("function") or {}).get("name") for t in tools or []]
+        return [str(name) for name in names if name]
+
+    @property
+    def tool_results(self) -> list[str]:
+        results: list[str] = []
+        for message in self.messages:
+            content = message.get("content")
+            if message.get("role") == "tool":
+                results.append(_text_of(content))
+            elif isinstance(content, list):
+                results += [_text_of(b.get("content")) for b in content if b.get("type") == "tool_result"]
+        return results
+
+    @property
     def prompt_text(self) -> str:
         """System prompt and every message's text, joined: handy for `"fact" in prompt_text`."""
         parts = [self.system_text] + [_text_of(m.get("content")) for m in self.messages]
@@ -168,7 +193,9 @@ def _text_of(content: Any) -> str:
         return content
     if isinstance(content, list):
         return "\n".join(
-            str(part.get("text", "")) for part in content if isinstance(part, dict) and "text" in part
+            str(part["text"]) if "text" in part else _text_of(part.get("content"))
+            for part in content
+            if isinstance(part, dict) and ("text" in part or part.get("type") == "tool_result")
         )
     return str(content)
 
@@ -214,7 +241,21 @@ class DropMidStream:
     clean: bool = False  # end the HTTP body properly, just without the closing events
 
 
-Behaviour = Reply | Fail | Hang | Malformed | DropMidStream
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolUse:
+    calls: tuple[tuple[str, dict[str, Any]], ...]
+    text: str = ""  # said before the calls (streamed first)
+
+
+Behaviour = Reply | Fail | Hang | Malformed | DropMidStream | ToolUse
+
+
+def tool_call(name: str, arguments: dict[str, Any] | None = None, *, text: str = "") -> ToolUse:
+    return ToolUse(calls=((name, dict(arguments or {})),), text=text)
+
+
+def tool_calls(*calls: tuple[str, dict[str, Any]], text: str = "") -> ToolUse:
+    return ToolUse(calls=tuple((name, dict(arguments)) for name, arguments in calls), text=text)
 
 
 def reply(text: str, *, input_tokens: int | None = None, output_tokens: int | None = None) -> Reply:
@@ -468,6 +509,8 @@ class LLMServer:
             return await self._malformed(request, recorded)
         if isinstance(behaviour, DropMidStream):
             return await self._drop(request, recorded, behaviour)
+        if isinstance(behaviour, ToolUse):
+            return await self._tool_use(request, recorded, behaviour)
         if recorded.stream:
             return await self._stream(request, recorded, behaviour)
         return _json(self._completion_body(recorded, behaviour))
@@ -511,6 +554,34 @@ class LLMServer:
             ],
             "usage": _openai_usage(input_tokens, output_tokens),
         }
+
+    # ---- tool calls
+
+    def _call_ids(self, recorded: RecordedRequest, use: ToolUse) -> list[str]:
+        prefix = "toolu_" if recorded.api == "anthropic" else "call_"
+        return [f"{prefix}{next(self._ids)}" for _ in use.calls]
+
+    async def _tool_use(
+        self, request: web.Request, recorded: RecordedRequest, use: ToolUse
+    ) -> web.StreamResponse:
+        ids = self._call_ids(recorded, use)
+        usage = self._usage(recorded, Reply(text=use.text))
+        if not recorded.stream:
+            if recorded.api == "anthropic":
+                return _json(_anthropic_tool_body(recorded, f"msg_{next(self._ids)}", use, ids, usage))
+            return _json(_openai_tool_body(recorded, f"chatcmpl-{next(self._ids)}", use, ids, usage))
+        response = await self._open_stream(request)
+        if recorded.api == "anthropic":
+            events = _anthropic_tool_events(recorded, f"msg_{next(self._ids)}", use, ids, usage)
+        else:
+            include_usage = bool((recorded.json.get("stream_options") or {}).get("include_usage"))
+            events = _openai_tool_events(
+                recorded, f"chatcmpl-{next(self._ids)}", use, ids, usage if include_usage else None
+            )
+        for event in events:
+            await response.write(event)
+        await response.write_eof()
+        return response
 
     # ---- streaming
 
@@ -835,6 +906,144 @@ def _anthropic_events(
     return events
 
 
+def _halves(text: str) -> list[str]:
+    """Arguments JSON in two pieces, as real providers split it across deltas."""
+    middle = len(text) // 2
+    return [piece for piece in (text[:middle], text[middle:]) if piece]
+
+
+def _openai_tool_body(
+    recorded: RecordedRequest, completion_id: str, use: ToolUse, ids: list[str], usage: tuple[int, int]
+) -> dict[str, Any]:
+    calls = [
+        {"id": call_id, "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}
+        for call_id, (name, arguments) in zip(ids, use.calls, strict=True)
+    ]
+    message = {"role": "assistant", "content": use.text or None, "refusal": None, "tool_calls": calls}
+    return {
+        "id": completion_id,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": recorded.model,
+        "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls", "logprobs": None}],
+        "usage": _openai_usage(*usage),
+    }
+
+
+def _openai_tool_events(
+    recorded: RecordedRequest,
+    completion_id: str,
+    use: ToolUse,
+    ids: list[str],
+    usage: tuple[int, int] | None,
+) -> list[bytes]:
+    events = _openai_events(recorded, completion_id, _split_chunks(use.text), None, complete=False)
+    created = int(time.time())
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
+        return _sse(
+            {
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": recorded.model,
+                "choices": [choice],
+            }
+        )
+
+    for index, (call_id, (name, arguments)) in enumerate(zip(ids, use.calls, strict=True)):
+        head = {
+            "index": index,
+            "id": call_id,
+            "type": "function",
+            "function": {"name": name, "arguments": ""},
+        }
+        events.append(chunk({"tool_calls": [head]}))
+        events += [
+            chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+            for piece in _halves(json.dumps(arguments))
+        ]
+    events.append(chunk({}, "tool_calls"))
+    if usage is not None:
+        events.append(
+            _sse(
+                {
+                    "id": completion_id,
+                    "object": "chat.completion.chunk",
+                    "created": created,
+                    "model": recorded.model,
+                    "choices": [],
+                    "usage": _openai_usage(*usage),
+                }
+            )
+        )
+    events.append(b"data: [DONE]\n\n")
+    return events
+
+
+def _anthropic_tool_body(
+    recorded: RecordedRequest, message_id: str, use: ToolUse, ids: list[str], usage: tuple[int, int]
+) -> dict[str, Any]:
+    text = [{"type": "text", "text": use.text}] if use.text else []
+    uses = [
+        {"type": "tool_use", "id": call_id, "name": name, "input": arguments}
+        for call_id, (name, arguments) in zip(ids, use.calls, strict=True)
+    ]
+    return {
+        "id": message_id,
+        "type": "message",
+        "role": "assistant",
+        "model": recorded.model,
+        "content": [*text, *uses],
+        "stop_reason": "tool_use",
+        "stop_sequence": None,
+        "usage": {"input_tokens": usage[0], "output_tokens": usage[1]},
+    }
+
+
+def _anthropic_tool_events(
+    recorded: RecordedRequest, message_id: str, use: ToolUse, ids: list[str], usage: tuple[int, int]
+) -> list[bytes]:
+    # The text block (index 0, possibly empty) as for a reply, left open by complete=False.
+    events = _anthropic_events(
+        recorded, message_id, _split_chunks(use.text), usage[0], usage[1], complete=False
+    )
+    events.append(_sse({"type": "content_block_stop", "index": 0}, "content_block_stop"))
+    for offset, (call_id, (name, arguments)) in enumerate(zip(ids, use.calls, strict=True)):
+        index = offset + 1
+        block = {"type": "tool_use", "id": call_id, "name": name, "input": {}}
+        events.append(
+            _sse(
+                {"type": "content_block_start", "index": index, "content_block": block}, "content_block_start"
+            )
+        )
+        events += [
+            _sse(
+                {
+                    "type": "content_block_delta",
+                    "index": index,
+                    "delta": {"type": "input_json_delta", "partial_json": piece},
+                },
+                "content_block_delta",
+            )
+            for piece in _halves(json.dumps(arguments))
+        ]
+        events.append(_sse({"type": "content_block_stop", "index": index}, "content_block_stop"))
+    events += [
+        _sse(
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "tool_use", "stop_sequence": None},
+                "usage": {"output_tokens": usage[1]},
+            },
+            "message_delta",
+        ),
+        _sse({"type": "message_stop"}, "message_stop"),
+    ]
+    return events
+
+
 def _abort(request: web.Request) -> None:
     """Drop the TCP connection without finishing the HTTP message (a provider dying mid-answer)."""
     transport = request.transport
@@ -898,6 +1107,7 @@ __all__ = [
     "Malformed",
     "RecordedRequest",
     "Reply",
+    "ToolUse",
     "context_too_long",
     "default_responder",
     "drop_mid_stream",
@@ -911,6 +1121,8 @@ __all__ = [
     "rate_limited",
     "reply",
     "server_error",
+    "tool_call",
+    "tool_calls",
     "unauthorized",
 ]
 
