@@ -26,6 +26,7 @@ from persona.learning.settings import LearningSettings
 from persona.providers.config import ChainSettings, ProviderConfig
 from persona.providers.speech import SpeechSettings
 from persona.settings import EngineSettings
+from web.settings import WebSettings
 
 
 class EmbeddingSettings(BaseModel):
@@ -77,6 +78,8 @@ class Settings(BaseSettings):
     engine: EngineSettings = Field(default_factory=EngineSettings)
     learning: LearningSettings = Field(default_factory=LearningSettings)
     terminal: TerminalSettings = Field(default_factory=TerminalSettings)
+    # The web server (dashboard, memory pages, /metrics) runs only when a FAMILIAR_WEB__* key is set.
+    web: WebSettings | None = None
     # Platform sections stay raw here and are validated by discord_settings()/matrix_settings(),
     # so their secrets can come from DISCORD_TOKEN / MATRIX_* while policies live in YAML.
     discord: dict[str, Any] | None = None

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -30,6 +31,8 @@ from persona.commands import CommandRunner
 from persona.gather import ConstraintMemo, GatherRequest, gather_context
 from persona.hooks import CompletedTurn, PostTurnHook
 from persona.jobs import Job, JobQueue
+from persona.memory_links import MemoryPageLinks
+from persona.observation import NoObserver, TurnObserver
 from persona.outages import Outages
 from persona.outbox import PostTurnWork
 from persona.personas import PersonaCatalog, PersonaSpec
@@ -72,8 +75,11 @@ class PersonaEngine:
         hooks: Sequence[PostTurnHook] = (),
         bindings: PersonaBindings | None = None,
         clock: Callable[[], datetime] = utc_now,
+        observer: TurnObserver | None = None,
+        memory_links: MemoryPageLinks | None = None,
     ) -> None:
         self.settings = settings or EngineSettings()
+        self._observer: TurnObserver = observer or NoObserver()
         self.stats: Counter[str] = Counter()
         self._stores = stores
         self._catalog = catalog
@@ -110,6 +116,7 @@ class PersonaEngine:
             settings=self.settings,
             persona_for=self.persona_for,
             clock=clock,
+            memory_links=memory_links,
         )
         self._started = False
         self._closed = False
@@ -241,12 +248,19 @@ class PersonaEngine:
     # ---- the turn
 
     async def _run_turn(self, batch: Sequence[Pending]) -> TurnOutcome:
+        started = time.perf_counter()
+        try:
+            return await self._run_turn_guarded(batch, started)
+        finally:
+            self._observer.timing("turn", time.perf_counter() - started)
+
+    async def _run_turn_guarded(self, batch: Sequence[Pending], started: float) -> TurnOutcome:
         last = batch[-1]
         try:
             async with contextlib.AsyncExitStack() as stack:
                 await self._hold_session(stack, str(last.message.session))
                 async with asyncio.timeout(self.settings.turn_timeout_s):
-                    return await self._run_turn_locked(batch)
+                    return await self._run_turn_locked(batch, started)
         except TimeoutError:  # a hung provider or store: the session and its lock are freed
             self.stats["turns.timeout"] += 1
             _log.warning(
@@ -278,11 +292,12 @@ class PersonaEngine:
     def _mark_answered(self, batch: Sequence[Pending]) -> None:
         self._claims.mark_answered(_event_key(p.message) for p in batch)
 
-    async def _run_turn_locked(self, batch: Sequence[Pending]) -> TurnOutcome:
+    async def _run_turn_locked(self, batch: Sequence[Pending], started: float) -> TurnOutcome:
         last, sink = batch[-1].message, batch[-1].sink
         messages = tuple(p.message for p in batch)
         persona = self.persona_for(last)
         await sink.typing()
+        gather_started = time.perf_counter()
         gathered = self._constraints.fill_in(
             await gather_context(
                 self._stores,
@@ -292,12 +307,14 @@ class PersonaEngine:
                 self._outages,
             )
         )
+        self._observer.timing("gather", time.perf_counter() - gather_started)
         provider = self._provider(persona)
         built = build_prompt(
             persona=persona, messages=messages, gathered=gathered, count=provider.count_tokens
         )
         self.stats["prompt.dropped_items"] += sum(built.dropped.values())
-        generated = await self._generate(provider, built.request, last, sink, persona.name)
+        stream = _Stream(sink, lambda: self._observer.timing("first_token", time.perf_counter() - started))
+        generated = await self._generate(provider, built.request, last, stream, persona.name)
         turn = CompletedTurn(
             messages=messages,
             reply_text=generated.text,
@@ -341,11 +358,10 @@ class PersonaEngine:
         provider: LLMProvider,
         request: ChatRequest,
         last: IncomingMessage,
-        sink: ReplySink,
+        stream: _Stream,
         persona: str,
     ) -> _Generated:
         """The one LLM call of the turn, streamed to the sink; the final reply is not sent yet."""
-        stream = _Stream(sink)
         try:
             result = await provider.chat(request, on_text=stream.on_text)
         except ProviderError as error:
@@ -438,10 +454,14 @@ def _error_reply(message: IncomingMessage, persona: str, text: str) -> Reply:
 class _Stream:
     """Turns the provider's text deltas into the cumulative partials the sink expects."""
 
-    def __init__(self, sink: ReplySink) -> None:
+    def __init__(self, sink: ReplySink, on_first: Callable[[], None]) -> None:
         self._sink = sink
+        self._on_first: Callable[[], None] | None = on_first
         self.text = ""
 
     async def on_text(self, delta: str) -> None:
+        if self._on_first is not None and delta:
+            self._on_first()  # the person's wait ends here: first text on their screen
+            self._on_first = None
         self.text += delta
         await self._sink.partial(self.text)

@@ -1,4 +1,4 @@
-"""Slash commands: /ask, /persona, /memory show|forget|export, /journal, /kb search|add, /config.
+"""Slash commands: /ask, /persona, /memory show|forget|export|web, /journal, /kb search|add, /config.
 
 Each maps onto the engine's `Command` (or, for /ask, a submitted message). Every interaction is
 deferred first because Discord wants an answer within 3 s; private answers are ephemeral.
@@ -192,6 +192,12 @@ def _memory_group(handler: CommandHandler) -> app_commands.Group:
     @group.command(name="export", description="Everything known about you, as a JSON file")
     async def export(interaction: discord.Interaction) -> None:
         await handler.run(interaction, "export", private=True)
+
+    @group.command(
+        name="web", description="A private one-time link to see and delete what is known about you"
+    )
+    async def web(interaction: discord.Interaction) -> None:
+        await handler.run(interaction, "memory", "web", private=True)
 
     return group
 

@@ -72,6 +72,9 @@ def _row_to_entry(row: aiosqlite.Row) -> JournalEntry:
     )
 
 
+row_to_entry = _row_to_entry  # the operator's directory reads the same rows by day
+
+
 def _ids(raw: str) -> set[str]:
     return set(json.loads(raw))
 
