@@ -17,7 +17,7 @@ _log = logging.getLogger(__name__)
 ADMIN_COOKIE = "familiar_admin"
 LOGIN_CSRF_COOKIE = "familiar_login"
 CONTEXT: web.AppKey[WebContext] = web.AppKey("familiar_web", WebContext)
-SESSION_KEY = "familiar_session"
+SESSION_KEY: web.RequestKey[Session] = web.RequestKey("familiar_session", Session)
 # Open without the admin session: machine endpoints, the login itself, each person's own page.
 _PUBLIC_PREFIXES = ("/healthz", "/readyz", "/metrics", "/login", "/me", "/static")
 
@@ -53,8 +53,7 @@ async def _require_csrf(request: web.Request, session: Session) -> None:
 
 
 def session_of(request: web.Request) -> Session:
-    session: Session = request[SESSION_KEY]
-    return session
+    return request[SESSION_KEY]
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:

@@ -69,7 +69,7 @@ async def test_operator_deletes_a_fact_and_the_next_prompt_no_longer_holds_it(
         await log_in(page, server.url)
         await page.goto(f"{server.url}/people")
         await page.fill("input[name=q]", "Alice")
-        await page.click("text=Search")
+        await page.get_by_role("button", name="Search").click()
         await expect(page.get_by_role("link", name=ALICE.identity)).to_be_visible()
         await expect(page.get_by_role("link", name=BOB.identity)).to_have_count(0)
         await screenshot(page, "people")
@@ -115,6 +115,6 @@ async def test_an_uploaded_file_shows_its_progress_and_is_then_searchable(
 
         await page.goto(f"{server.url}/kb")
         await page.fill("input[name=q]", "gate code kestrel")
-        await page.click("text=Search")
+        await page.get_by_role("button", name="Search").click()
         await expect(page.locator("#results .result").first).to_contain_text("Opening hours")
         await screenshot(page, "kb-search")

@@ -67,7 +67,7 @@ async def test_a_link_works_once_and_shows_only_its_own_person(llm_server: LLMSe
         await expect(bob.locator("body")).not_to_contain_text("locker")
 
         await page.check("input[name=everything]")
-        await page.click("text=Forget everything")
+        await page.get_by_role("button", name="Forget everything").click()
         await expect(page.locator("#memories")).to_contain_text("No memories.")
         assert (await chat.export(dm(ALICE, "")))["memories"] == []
 
