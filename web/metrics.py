@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
@@ -32,9 +32,9 @@ _TURN_OUTCOMES = ("answered", "merged", "duplicate", "limited", "failed", "inter
 class StatsCollector(Collector):
     """Counters and gauges read from the engine at scrape time."""
 
-    def __init__(self, stats: Counter[str], active_sessions: object) -> None:
+    def __init__(self, stats: Counter[str], active_sessions: Callable[[], int]) -> None:
         self._stats = stats
-        self._active = active_sessions  # a zero-argument callable returning the count
+        self._active = active_sessions
 
     def collect(self) -> Iterator[Metric]:
         stats = self._stats
@@ -51,7 +51,7 @@ class StatsCollector(Collector):
         yield errors
         yield self._degraded()
         active = GaugeMetricFamily("familiar_active_sessions", "Sessions with a turn running or queued")
-        active.add_metric([], float(self._active()))  # type: ignore[operator]
+        active.add_metric([], float(self._active()))
         yield active
 
     def _degraded(self) -> CounterMetricFamily:
@@ -93,7 +93,7 @@ class Metrics:
     def timing(self, stage: Stage, seconds: float) -> None:
         self._stages[stage].observe(max(0.0, seconds))
 
-    def watch(self, stats: Counter[str], active_sessions: object) -> None:
+    def watch(self, stats: Counter[str], active_sessions: Callable[[], int]) -> None:
         self.registry.register(StatsCollector(stats, active_sessions))
 
     def summary(self, stage: Stage) -> tuple[int, float]:
