@@ -64,6 +64,8 @@ def kb_ingest(opened: OpenedStores) -> KBIngest:
     async def ingest(filename: str, data: bytes, scope: str) -> int:
         validate_scope(scope)  # InvalidEntry is a ValueError: the page says what is wrong
         chunks = await asyncio.to_thread(chunk_document, filename, data, max_chars=DEFAULT_MAX_CHARS)
+        if not chunks:
+            raise ValueError("no text found")  # as `familiar kb ingest` reports an empty file
         entries = [
             KBEntry(
                 id="", title=c.title, text=c.text, kind="retrieved", scope=scope, source=f"upload:{filename}"

@@ -102,15 +102,18 @@ async def test_an_uploaded_file_shows_its_progress_and_is_then_searchable(
         + "Filler line to give the upload some size.\n" * 2000,
         encoding="utf-8",
     )
+    unsupported = tmp_path / "photo.bmp"
+    unsupported.write_bytes(b"BM" + bytes(64))
     async with web_app(llm_server, tmp_path / "data") as (_, server), browser() as chromium:
         page = await chromium.new_page()
         await log_in(page, server.url)
         await page.goto(f"{server.url}/kb")
-        await page.set_input_files("#files", str(document))
+        await page.set_input_files("#files", [str(document), str(unsupported)])
         await page.click("#upload button[type=submit]")
         done = page.locator("#uploads li.done")
         await expect(done).to_contain_text("opening-hours.md: ingested")
         assert await done.locator("progress").evaluate("bar => bar.value") == 100
+        await expect(page.locator("#uploads li.failed")).to_contain_text("photo.bmp: failed")
         await screenshot(page, "kb-upload")
 
         await page.goto(f"{server.url}/kb")
