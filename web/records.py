@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from memory.directory import DayCount
 from memory.records import DM_SCOPE, Dossier, Fact, JournalEntry, MemoryItem, Visibility
 from persona.usage import usage_day, usage_key
 from web.charts import Bar
@@ -74,7 +75,7 @@ async def person_records(ctx: WebContext, identity: str, *, operator: bool) -> P
         **{name: getattr(records, name) for name in ("identity", "owners", "facts", "dossier", "memories")},
         journal=await _journal(ctx, owners, everything),
         usage=await usage_bars(ctx, owners),
-        timeline=[Bar(label=d.day, value=d.count) for d in await ctx.directory.memory_days(owners)],
+        timeline=_every_day(await ctx.directory.memory_days(owners, days=_DAYS)),
     )
 
 
@@ -107,6 +108,14 @@ async def _journal(ctx: WebContext, owners: frozenset[str], everything: Visibili
         found = await ctx.stores.journal.recent(persona, everything, 500)
         entries += [e for e in found if e.owner in owners]
     return sorted(entries, key=lambda e: e.created_at, reverse=True)
+
+
+def _every_day(counts: list[DayCount]) -> list[Bar]:
+    """One bar per day of the window, quiet days included, so the chart reads as a timeline."""
+    by_day = {c.day: c.count for c in counts}
+    today = datetime.now(UTC)
+    days = [usage_day(today - timedelta(days=back)) for back in range(_DAYS - 1, -1, -1)]
+    return [Bar(label=day, value=by_day.get(day, 0)) for day in days]
 
 
 async def usage_bars(ctx: WebContext, owners: frozenset[str]) -> list[Bar]:

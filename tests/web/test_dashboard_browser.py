@@ -91,6 +91,10 @@ async def test_operator_deletes_a_fact_and_the_next_prompt_no_longer_holds_it(
             await page.goto(server.url + path)
             await expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
             await screenshot(page, path.strip("/"))
+        await page.goto(server.url)  # live health after four answered turns
+        await expect(page.locator("tr", has_text="answered")).to_contain_text("4")
+        await expect(page.locator("tr", has_text="first token")).to_contain_text("4")
+        await screenshot(page, "health-after-turns")
 
 
 async def test_an_uploaded_file_shows_its_progress_and_is_then_searchable(
