@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 SYNAPSE_STAMP := $(SYNAPSE_VENV)/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run chat test check lint typecheck imports redis-server postgresql synapse bench clean install
+.PHONY: run chat test check lint typecheck imports redis-server postgresql chromium synapse bench clean install
 
 install: $(STAMP)
 
@@ -32,6 +32,10 @@ postgresql:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || [ -x "$$(pg_config --bindir 2>/dev/null)/initdb" ] || \
 		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq postgresql; }
 
+# The dashboard's browser tests drive Debian's chromium through Playwright (never a downloaded browser).
+chromium:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
 # Synapse lives in its own venv: its pins must not fight ours.
 $(SYNAPSE_STAMP): synapse-constraints.txt
 	$(PYTHON) -m venv $(SYNAPSE_VENV)
@@ -53,7 +57,7 @@ imports: $(STAMP)
 check: lint typecheck imports
 
 # pytest exits 5 when it collected no test; that is not a failure of the suite.
-test: $(STAMP) redis-server postgresql synapse check
+test: $(STAMP) redis-server postgresql chromium synapse check
 	FAMILIAR_SYNAPSE_PYTHON=$(abspath $(SYNAPSE_VENV))/bin/python $(BIN)/python -m pytest -q $(PYTEST_ARGS); \
 	rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; rc=0; fi; exit $$rc
 

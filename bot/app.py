@@ -23,8 +23,10 @@ from adapters.base import Adapter, AdapterSetupError
 from bot.assistant import Assistant, build_assistant
 from bot.config import Settings
 from bot.stores import open_stores
+from bot.web import start_web, web_parts
 from bot.wiring import BuiltEngine, build_engine
 from persona.engine import utc_now
+from web.server import WebServer
 
 _log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ async def supervise(
     *,
     policy: RestartPolicy = RestartPolicy(),
     restarts: Counter[str] | None = None,
+    states: dict[str, str] | None = None,
 ) -> None:
     """Run every adapter as a named task; when one ends, or fails for a setup error, stop the others.
 
@@ -56,8 +59,10 @@ async def supervise(
     only ends on a setup error, since transient platform failures are retried inside it.
     """
     counts: Counter[str] = Counter() if restarts is None else restarts
+    seen: dict[str, str] = {} if states is None else states
     tasks = [
-        asyncio.create_task(_keep_running(a, policy, counts), name=f"adapter-{a.name}") for a in adapters
+        asyncio.create_task(_keep_running(a, policy, counts, seen), name=f"adapter-{a.name}")
+        for a in adapters
     ]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -72,17 +77,23 @@ async def supervise(
             raise AdapterFailed(f"{task.get_name()}: {exc}") from exc
 
 
-async def _keep_running(adapter: Adapter, policy: RestartPolicy, restarts: Counter[str]) -> None:
+async def _keep_running(
+    adapter: Adapter, policy: RestartPolicy, restarts: Counter[str], states: dict[str, str]
+) -> None:
     loop = asyncio.get_running_loop()
     delay = policy.initial_s
     while True:
         started = loop.time()
+        states[adapter.name] = "running"  # what /readyz and the health page show
         try:
             await adapter.run()
+            states[adapter.name] = "stopped"
             return
         except AdapterSetupError:
+            states[adapter.name] = "stopped"
             raise
         except Exception:
+            states[adapter.name] = "restarting"
             if loop.time() - started >= policy.healthy_s:
                 delay = policy.initial_s
             restarts[adapter.name] += 1
@@ -116,6 +127,8 @@ class App:
         self._built: BuiltEngine | None = None
         self._assistant: Assistant | None = None
         self.adapter_restarts: Counter[str] = Counter()  # by adapter name
+        self.adapter_states: dict[str, str] = {}  # by adapter name: running, restarting, stopped
+        self.web: WebServer | None = None  # when FAMILIAR_WEB__* is set
 
     @property
     def built(self) -> BuiltEngine:
@@ -126,10 +139,19 @@ class App:
     async def __aenter__(self) -> App:
         try:
             opened = await open_stores(self.settings, self._stack)
-            self._built = await build_engine(self.settings, opened, self._stack)
+            parts = web_parts(self.settings.web)
+            self._built = await build_engine(
+                self.settings,
+                opened,
+                self._stack,
+                observer=parts.metrics if parts else None,
+                memory_links=parts.links if parts else None,
+            )
             self._assistant = await build_assistant(
                 self.settings, opened, self._built, self._stack, clock=self._clock
             )
+            if parts is not None:  # after the engine, so it stops taking requests before the engine closes
+                self.web = await start_web(parts, opened, self._built, self.adapter_states, self._stack)
         except BaseException:
             await self._stack.aclose()
             raise
@@ -152,10 +174,23 @@ class App:
 
     async def aclose(self) -> None:
         self._built = None
-        self._assistant = None
+            self._built = await build_engine(self.settings, opened, self._stack)
+            self._assistant = await build_assistant(
+                self.settings, opened, self._built, self._stack, clock=self._clock
+            )
+            parts = web_parts(self.settings.web)
+            self._built = await build_engine(
+                self.settings,
+                opened,
+                self._stack,
+                observer=parts.metrics if parts else None,
+                memory_links=parts.links if parts else None,
+            )
+            if parts is not None:  # after the engine, so it stops taking requests before the engine closes
+                self.web = await start_web(parts, opened, self._built, self.adapter_states, self._stack)
         await self._stack.aclose()
 
     async def run(self, adapters: Sequence[Adapter]) -> None:
         _install_signal_handlers()
         async with self.assistant.running(adapters):
-            await supervise(adapters, restarts=self.adapter_restarts)
+            await supervise(adapters, restarts=self.adapter_restarts, states=self.adapter_states)

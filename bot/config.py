@@ -29,6 +29,7 @@ from persona.providers.voice import VoiceSettings
 from persona.reminders.settings import ReminderSettings
 from persona.settings import EngineSettings
 from persona.tools.mcp_config import McpServerConfig
+from web.settings import WebSettings
 
 
 class EmbeddingSettings(BaseModel):
@@ -106,6 +107,8 @@ class Settings(BaseSettings):
     learning: LearningSettings = Field(default_factory=LearningSettings)
     reminders: ReminderSettings = Field(default_factory=ReminderSettings)  # and check-ins
     terminal: TerminalSettings = Field(default_factory=TerminalSettings)
+    # The web server (dashboard, memory pages, /metrics) runs only when a FAMILIAR_WEB__* key is set.
+    web: WebSettings | None = None
     # Platform sections stay raw here and are validated by discord_settings()/matrix_settings(),
     # so their secrets can come from DISCORD_TOKEN / MATRIX_* while policies live in YAML.
     discord: dict[str, Any] | None = None

@@ -13,6 +13,8 @@ from persona.engine import PersonaEngine, utc_now
 from persona.learning.facts import FactLearner
 from persona.learning.journal import Journaler, Reflector
 from persona.learning.scheduler import JournalScheduler
+from persona.memory_links import MemoryPageLinks
+from persona.observation import TurnObserver
 from persona.personas import PersonaCatalog, PersonaSpec, load_catalog
 from persona.providers.base import LLMProvider
 from persona.providers.config import (
@@ -30,6 +32,7 @@ class BuiltEngine:
     registry: ProviderRegistry
     catalog: PersonaCatalog
     scheduler: JournalScheduler
+    bindings: PersonaBindings
 
 
 def provider_configs(settings: Settings) -> list[ProviderConfig]:
@@ -67,7 +70,14 @@ class _Chains:
         return chain
 
 
-async def build_engine(settings: Settings, opened: OpenedStores, stack: AsyncExitStack) -> BuiltEngine:
+async def build_engine(
+    settings: Settings,
+    opened: OpenedStores,
+    stack: AsyncExitStack,
+    *,
+    observer: TurnObserver | None = None,
+    memory_links: MemoryPageLinks | None = None,
+) -> BuiltEngine:
     extra_dirs = [settings.persona_dir] if settings.persona_dir else []
     catalog = await load_catalog(extra_dirs, default=settings.persona)
     registry = ProviderRegistry.from_settings(provider_configs(settings), settings.llm)
@@ -110,14 +120,17 @@ async def build_engine(settings: Settings, opened: OpenedStores, stack: AsyncExi
         usage=UsageRecorder(opened.stores.limits, utc_now),
     )
     tools = await open_tools(settings, opened.stores, stack)
+    bindings = PersonaBindings(settings.data_dir / "persona-bindings.json")
     engine = PersonaEngine(
         stores=opened.stores,
         catalog=catalog,
         provider_for=chains,
         settings=settings.engine,
         hooks=(facts, journaler),
-        bindings=PersonaBindings(settings.data_dir / "persona-bindings.json"),
+        bindings=bindings,
         tools=tools,
+        observer=observer,
+        memory_links=memory_links,
     )
     await engine.start()
     stack.push_async_callback(engine.close)
@@ -125,4 +138,6 @@ async def build_engine(settings: Settings, opened: OpenedStores, stack: AsyncExi
     await scheduler.start()
     # Closed before the engine (exit stack order): no journal writing races the final drain.
     stack.push_async_callback(scheduler.close)
-    return BuiltEngine(engine=engine, registry=registry, catalog=catalog, scheduler=scheduler)
+    return BuiltEngine(
+        engine=engine, registry=registry, catalog=catalog, scheduler=scheduler, bindings=bindings
+    )

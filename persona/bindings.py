@@ -38,6 +38,10 @@ class PersonaBindings:
                 return bound
         return self._bindings.get(binding_key(platform, room_id))
 
+    def all(self) -> dict[str, str]:
+        """Every binding, by `binding_key` (for the operator's dashboard)."""
+        return dict(self._bindings)
+
     async def bind(self, platform: str, room_id: str, thread_id: str | None, persona: str) -> None:
         self._bindings[binding_key(platform, room_id, thread_id)] = persona
         await self._save()

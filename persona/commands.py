@@ -21,6 +21,7 @@ from memory.visibility import DM_SCOPE, Visibility, knowledge_scopes
 from persona.api import Command, CommandName, CommandResult
 from persona.bindings import PersonaBindings
 from persona.forgetting import forget
+from persona.memory_links import MemoryPageLinks
 from persona.personas import PersonaCatalog, PersonaSpec
 from persona.settings import EngineSettings
 from persona.types import IncomingMessage
@@ -35,7 +36,7 @@ REFUSAL = "Only an admin of this bot can use `{name}`."
 HELP = """\
 **Commands**
 - `help`: this list
-- `memory`: what I know about you (visible here)
+- `memory`: what I know about you (visible here); `memory web`: a private one-time link to see and delete it
 - `export`: everything I keep about you, as a JSON file
 - `forget`: forget everything about you; `forget <phrase>`: only what mentions it
 - `persona`: who is answering here and who else could; `persona <name>`: switch
@@ -61,8 +62,10 @@ class CommandRunner:
         settings: EngineSettings,
         persona_for: Callable[[IncomingMessage], PersonaSpec],
         clock: Callable[[], datetime],
+        memory_links: MemoryPageLinks | None = None,
     ) -> None:
         self._stores = stores
+        self._memory_links = memory_links
         self._catalog = catalog
         self._bindings = bindings
         self._settings = settings
@@ -125,6 +128,8 @@ class CommandRunner:
         return CommandResult(text=HELP, ephemeral=True)
 
     async def _memory(self, command: Command) -> CommandResult:
+        if command.args.strip().lower() == "web":
+            return await self._memory_web(command)
         visibility = await self._visibility(command.context)
         mine = visibility.owners
         facts = await self._stores.facts.facts(visibility)
@@ -144,6 +149,17 @@ class CommandRunner:
         if not command.context.is_dm:
             lines.append("Things you told me in private are not shown in this room.")
         return CommandResult(text="\n".join(lines), ephemeral=True)
+
+    async def _memory_web(self, command: Command) -> CommandResult:
+        if self._memory_links is None:
+            return CommandResult(text="The memory page is not enabled on this bot.", ephemeral=True)
+        url = await self._memory_links.issue(command.context.identity)
+        minutes = max(1, round(self._memory_links.ttl_s / 60))
+        text = (
+            f"Your memory page (only you, once, within {minutes} min): {url}\n"
+            "It shows what I remember about you and lets you export or delete it."
+        )
+        return CommandResult(text=text, ephemeral=True)
 
     async def _export(self, command: Command) -> CommandResult:
         owners = await self._owners(command.context)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -32,6 +33,8 @@ from persona.commands import Handler as CommandHandler
 from persona.gather import ConstraintMemo, GatherRequest, gather_context
 from persona.hooks import CompletedTurn, PostTurnHook, ToolRecord
 from persona.jobs import Job, JobQueue
+from persona.memory_links import MemoryPageLinks
+from persona.observation import NoObserver, TurnObserver
 from persona.outages import Outages
 from persona.outbox import PostTurnWork
 from persona.personas import PersonaCatalog, PersonaSpec
@@ -78,8 +81,11 @@ class PersonaEngine:
         bindings: PersonaBindings | None = None,
         clock: Callable[[], datetime] = utc_now,
         tools: ToolRegistry | None = None,
+        observer: TurnObserver | None = None,
+        memory_links: MemoryPageLinks | None = None,
     ) -> None:
         self.settings = settings or EngineSettings()
+        self._observer: TurnObserver = observer or NoObserver()
         self.stats: Counter[str] = Counter()
         self._stores = stores
         self._catalog = catalog
@@ -117,6 +123,7 @@ class PersonaEngine:
             settings=self.settings,
             persona_for=self.persona_for,
             clock=clock,
+            memory_links=memory_links,
         )
         self._started = False
         self._closed = False
@@ -257,12 +264,19 @@ class PersonaEngine:
     # ---- the turn
 
     async def _run_turn(self, batch: Sequence[Pending]) -> TurnOutcome:
+        started = time.perf_counter()
+        try:
+            return await self._run_turn_guarded(batch, started)
+        finally:
+            self._observer.timing("turn", time.perf_counter() - started)
+
+    async def _run_turn_guarded(self, batch: Sequence[Pending], started: float) -> TurnOutcome:
         last = batch[-1]
         try:
             async with contextlib.AsyncExitStack() as stack:
                 await self._hold_session(stack, str(last.message.session))
                 async with asyncio.timeout(self.settings.turn_timeout_s):
-                    return await self._run_turn_locked(batch)
+                    return await self._run_turn_locked(batch, started)
         except TimeoutError:  # a hung provider or store: the session and its lock are freed
             self.stats["turns.timeout"] += 1
             _log.warning(
@@ -294,11 +308,12 @@ class PersonaEngine:
     def _mark_answered(self, batch: Sequence[Pending]) -> None:
         self._claims.mark_answered(_event_key(p.message) for p in batch)
 
-    async def _run_turn_locked(self, batch: Sequence[Pending]) -> TurnOutcome:
+    async def _run_turn_locked(self, batch: Sequence[Pending], started: float) -> TurnOutcome:
         last, sink = batch[-1].message, batch[-1].sink
         messages = tuple(p.message for p in batch)
         persona = self.persona_for(last)
         await sink.typing()
+        gather_started = time.perf_counter()
         gathered = self._constraints.fill_in(
             await gather_context(
                 self._stores,
@@ -308,6 +323,7 @@ class PersonaEngine:
                 self._outages,
             )
         )
+        self._observer.timing("gather", time.perf_counter() - gather_started)
         provider = self._provider(persona)
         built = build_prompt(
             persona=self._with_room_for_tools(persona, provider),
@@ -317,7 +333,8 @@ class PersonaEngine:
         )
         self.stats["prompt.dropped_items"] += sum(built.dropped.values())
         context = ToolContext(origin=last, visibility=gathered.visibility, persona=persona, now=self._clock())
-        generated = await self._generate(provider, built.request, context, sink)
+        stream = _Stream(sink, lambda: self._observer.timing("first_token", time.perf_counter() - started))
+        generated = await self._generate(provider, built.request, context, stream)
         turn = CompletedTurn(
             messages=messages,
             reply_text=generated.text,
@@ -367,12 +384,11 @@ class PersonaEngine:
         return provider
 
     async def _generate(
-        self, provider: LLMProvider, request: ChatRequest, context: ToolContext, sink: ReplySink
+        self, provider: LLMProvider, request: ChatRequest, context: ToolContext, stream: _Stream
     ) -> _Generated:
         """The turn's LLM call (and its bounded tool rounds, when the persona has tools), streamed
         to the sink; the final reply is not sent yet."""
         last, persona = context.origin, context.persona.name
-        stream = _Stream(sink)
         loop = ToolLoop(provider, self._tools, context, clock=self._clock)
         try:
             result = await loop.run(request, on_text=stream.on_text)
@@ -478,10 +494,14 @@ def _error_reply(message: IncomingMessage, persona: str, text: str) -> Reply:
 class _Stream:
     """Turns the provider's text deltas into the cumulative partials the sink expects."""
 
-    def __init__(self, sink: ReplySink) -> None:
+    def __init__(self, sink: ReplySink, on_first: Callable[[], None]) -> None:
         self._sink = sink
+        self._on_first: Callable[[], None] | None = on_first
         self.text = ""
 
     async def on_text(self, delta: str) -> None:
+        if self._on_first is not None and delta:
+            self._on_first()  # the person's wait ends here: first text on their screen
+            self._on_first = None
         self.text += delta
         await self._sink.partial(self.text)

@@ -1,4 +1,4 @@
-"""Slash commands: /ask, /persona, /memory show|forget|export, /journal, /kb search|add, /config,
+"""Slash commands: /ask, /persona, /memory show|forget|export|web, /journal, /kb search|add, /config,
 /reminders list|cancel, /timezone, /checkin, /voice.
 
 Each maps onto the engine's `Command` (or, for /ask, a submitted message). Every interaction is
@@ -195,6 +195,12 @@ def _memory_group(handler: CommandHandler) -> app_commands.Group:
     @group.command(name="export", description="Everything known about you, as a JSON file")
     async def export(interaction: discord.Interaction) -> None:
         await handler.run(interaction, "export", private=True)
+
+    @group.command(
+        name="web", description="A private one-time link to see and delete what is known about you"
+    )
+    async def web(interaction: discord.Interaction) -> None:
+        await handler.run(interaction, "memory", "web", private=True)
 
     return group
 

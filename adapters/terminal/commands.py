@@ -10,6 +10,7 @@ HELP_TEXT = """\
 Commands:
   /memory               what I remember about you
   /memory export        everything as JSON (written to a file)
+  /memory web           a one-time link to a page where you can see and delete it
   /forget [phrase]      forget everything, or what matches a phrase
   /persona [name]       show personas, or switch this conversation to one
   /journal              today's journal

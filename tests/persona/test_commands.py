@@ -237,3 +237,10 @@ async def test_journal_and_help_and_unknown() -> None:
     assert "Bob" not in journal.text
     assert "forget" in helped.text
     assert "Unknown command" in unknown.text
+
+
+async def test_memory_web_says_so_when_no_web_server_gives_links() -> None:
+    async with running_engine() as engine:
+        result = await engine.command(_cmd("memory", "web"))
+    assert result.ephemeral
+    assert "not enabled" in result.text

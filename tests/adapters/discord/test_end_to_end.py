@@ -231,6 +231,22 @@ async def test_memory_show_is_deferred_and_answered_ephemerally(
     assert (command.name, command.context.author_id, command.is_admin) == ("memory", str(USER_ID), False)
 
 
+async def test_memory_web_asks_for_the_link_and_answers_only_the_asker(
+    running: DiscordAdapter, fake_discord: FakeDiscord, engine: FakeEngine
+) -> None:
+    engine.command_results["memory"] = CommandResult(text="Your page: http://x/me/t", ephemeral=True)
+    interaction = fake_discord.slash_command("memory", [{"name": "web", "type": 1, "options": []}])
+    await fake_discord.dispatch("INTERACTION_CREATE", interaction)
+
+    await fake_discord.wait_for(lambda: len(fake_discord.sent("POST", f"/webhooks/{APP_ID}/")) == 1)
+    [followup] = fake_discord.sent("POST", f"/webhooks/{APP_ID}/{interaction['token']}")
+    assert followup.json is not None
+    assert followup.json["content"] == "Your page: http://x/me/t"
+    assert followup.json["flags"] & EPHEMERAL_FLAG  # a link to someone's memories is theirs alone
+    [command] = engine.commands
+    assert (command.name, command.args) == ("memory", "web")
+
+
 async def test_memory_export_arrives_as_a_private_file(
     running: DiscordAdapter, fake_discord: FakeDiscord, engine: FakeEngine
 ) -> None:
