@@ -68,14 +68,8 @@ async def build_assistant(
 ) -> Assistant:
     """Stores on the shared database (closed with it), commands registered on the engine; the
     speech client, if any, is closed by `stack`."""
-    reminders = SqliteReminderStore(opened.db)
-    await reminders.start()
-    checkin_store = SqliteCheckinStore(opened.db)
-    await checkin_store.start()
-    voice = SqliteVoiceChoices(opened.db)
-    await voice.start()
-    stores = opened.stores
-    zones = Zones(facts=stores.facts, links=stores.links, clock=clock)
+    reminders, checkin_store, voice = await _open(opened)
+    zones = Zones(facts=opened.stores.facts, links=opened.stores.links, clock=clock)
     ports: dict[str, Outbound] = {}
     scheduler = ReminderScheduler(
         store=reminders, ports=ports, clock=clock, settings=settings.reminders.scheduler()
@@ -85,7 +79,7 @@ async def build_assistant(
     checkins = Checkins(
         store=checkin_store,
         reminders=reminders,
-        journal=stores.journal,
+        journal=opened.stores.journal,
         zones=zones,
         persona=persona,
         provider=built.registry.build_chain([persona.model_ref, *persona.fallbacks]),
@@ -94,12 +88,21 @@ async def build_assistant(
         settings=settings.reminders.checkins(),
     )
     commands = AssistantCommands(
-        book=book, zones=zones, checkins=checkin_store,
-        checkin_settings=checkins.settings, voice=voice,
-    )  # fmt: skip
+        book=book, zones=zones, checkins=checkin_store, checkin_settings=checkins.settings, voice=voice
+    )
     built.engine.add_commands(commands.handlers(), {"reminders": reminders.forget})
-    return Assistant(book=book, scheduler=scheduler, checkins=checkins, voice=voice, ports=ports,
-                     voice_replies=_voice_replies(settings, voice, stack))  # fmt: skip
+    replies = _voice_replies(settings, voice, stack)
+    return Assistant(
+        book=book, scheduler=scheduler, checkins=checkins, voice=voice, ports=ports, voice_replies=replies
+    )
+
+
+async def _open(opened: OpenedStores) -> tuple[SqliteReminderStore, SqliteCheckinStore, SqliteVoiceChoices]:
+    """The three tables on the shared database; nothing to close (the database is the root's)."""
+    stores = (SqliteReminderStore(opened.db), SqliteCheckinStore(opened.db), SqliteVoiceChoices(opened.db))
+    for store in stores:
+        await store.start()
+    return stores
 
 
 def _voice_replies(

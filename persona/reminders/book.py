@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from memory.assistant import Reminder, ReminderStore
 from persona.reminders.port import ReminderError, ReminderView
 from persona.reminders.when import parse_when
-from persona.reminders.zones import Zones, local_label, zone_info
+from persona.reminders.zones import Zones, local_label
 from persona.types import IncomingMessage
 
 _log = logging.getLogger(__name__)
@@ -105,8 +105,3 @@ def _reminder_id(origin: IncomingMessage, text: str, due: datetime) -> str:
     seed = f"{origin.identity}\x1f{origin.event_id}\x1f{text}\x1f{due.timestamp():.0f}"
     digest = hashlib.sha256(seed.encode()).digest()
     return base64.b32encode(digest[:5]).decode().lower()  # 8 characters, easy to type
-
-
-async def reminder_zone(reminder: Reminder) -> str:
-    """The reminder's due time as its owner read it when setting it."""
-    return local_label(reminder.due_at, await zone_info(reminder.zone))

@@ -23,6 +23,7 @@ from memory.visibility import DM_SCOPE, Visibility
 from persona.outbound import DeliveryError, Outbound, OutboundMessage
 from persona.personas import PersonaSpec
 from persona.providers.base import ChatMessage, ChatRequest, LLMProvider, ProviderError
+from persona.reminders.scheduler import stop_task
 from persona.reminders.zones import Zones, local_label
 
 _log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ class CheckinSettings:
     quiet_end: time = time(8, 0)
     window_h: float = 3.0
     poll_s: float = 60.0
+    drain_s: float = 10.0  # how long a stop waits for a check-in being written
 
 
 def in_quiet_hours(moment: time, settings: CheckinSettings) -> bool:
@@ -75,6 +77,7 @@ class Checkins:
         self.settings = settings
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._stopping = False
         self.sent = 0
 
     def start(self) -> None:
@@ -85,15 +88,16 @@ class Checkins:
         self._wake.set()
 
     async def close(self) -> None:
+        """Let a check-in being written finish (within `drain_s`), then stop."""
         task, self._task = self._task, None
         if task is None:
             return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        self._stopping = True
+        self._wake.set()
+        await stop_task(task, self.settings.drain_s)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.run_due()
             except asyncio.CancelledError:
@@ -108,7 +112,7 @@ class Checkins:
         """Send every check-in due now; returns how many were sent."""
         sent = 0
         for choice in await self._store.enabled():
-            sent += await asyncio.shield(self._maybe_send(choice))
+            sent += await self._maybe_send(choice)
         return sent
 
     async def _maybe_send(self, choice: CheckinChoice) -> int:

@@ -37,6 +37,7 @@ class SchedulerSettings:
     retry_max_s: float = 300.0
     batch: int = 50
     error_backoff_s: float = 5.0  # after a store error, before the next pass
+    drain_s: float = 10.0  # how long a stop waits for the pass in flight
 
 
 class ReminderScheduler:
@@ -55,6 +56,7 @@ class ReminderScheduler:
         self._holder = f"reminders-{uuid.uuid4().hex[:12]}"
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self.delivered = 0
 
     def start(self) -> None:
@@ -65,13 +67,14 @@ class ReminderScheduler:
         self._wake.set()
 
     async def close(self) -> None:
-        """Stop after the delivery in flight (a post is never cut between send and mark)."""
+        """Let the pass in flight finish (within `drain_s`), then stop. A post cut by the deadline
+        stays claimed until its lease runs out and is sent again then: late, never lost."""
         task, self._task = self._task, None
         if task is None:
             return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        self._stopping = True
+        self._wake.set()
+        await stop_task(task, self._settings.drain_s)
 
     async def run_due(self) -> int:
         """One pass: deliver every reminder due now; returns how many were delivered."""
@@ -81,12 +84,11 @@ class ReminderScheduler:
         )
         sent = 0
         for reminder in claimed:
-            # Shielded: a stop while posting lets this one reminder finish and be marked.
-            sent += await asyncio.shield(self._deliver(reminder, now))
+            sent += await self._deliver(reminder, now)
         return sent
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 while await self.run_due() >= self._settings.batch:
                     pass  # a full batch may leave more due: go again at once
@@ -137,6 +139,15 @@ class ReminderScheduler:
             is_dm=reminder.is_dm,
             text=await reminder_text(reminder, now, late_after_s=self._settings.late_after_s),
         )
+
+
+async def stop_task(task: asyncio.Task[None], drain_s: float) -> None:
+    """Wait for a loop that was asked to stop; cancel it when it takes longer than `drain_s`."""
+    done, _ = await asyncio.wait({task}, timeout=drain_s)
+    if not done:
+        task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def reminder_text(reminder: Reminder, now: datetime, *, late_after_s: float) -> str:
