@@ -1,4 +1,5 @@
-"""/healthz, /readyz and /metrics of the real App, read the way Prometheus reads them."""
+"""/healthz, /readyz and /metrics of the real App, read the way Prometheus reads them; and the
+dashboard closed to a client without a login."""
 
 from __future__ import annotations
 
@@ -53,9 +54,7 @@ async def test_metrics_count_what_a_few_turns_did(llm_server: LLMServer, tmp_pat
         async with http.get(f"{server.url}/readyz") as ready:
             assert ready.status == 200, await ready.text()
 
-
-async def test_the_dashboard_is_closed_without_a_login(llm_server: LLMServer, tmp_path: Path) -> None:
-    async with web_app(llm_server, tmp_path) as (_, server), aiohttp.ClientSession() as http:
+        # The same server keeps its pages to the operator and each person (one App: they cost seconds).
         for path in ("/", "/people", "/people/discord:1001", "/kb", "/usage", "/journal", "/personas"):
             async with http.get(server.url + path, allow_redirects=False) as response:
                 assert response.status == 303, path
