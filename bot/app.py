@@ -174,20 +174,8 @@ class App:
 
     async def aclose(self) -> None:
         self._built = None
-            self._built = await build_engine(self.settings, opened, self._stack)
-            self._assistant = await build_assistant(
-                self.settings, opened, self._built, self._stack, clock=self._clock
-            )
-            parts = web_parts(self.settings.web)
-            self._built = await build_engine(
-                self.settings,
-                opened,
-                self._stack,
-                observer=parts.metrics if parts else None,
-                memory_links=parts.links if parts else None,
-            )
-            if parts is not None:  # after the engine, so it stops taking requests before the engine closes
-                self.web = await start_web(parts, opened, self._built, self.adapter_states, self._stack)
+        self._assistant = None
+        self.web = None
         await self._stack.aclose()
 
     async def run(self, adapters: Sequence[Adapter]) -> None:
