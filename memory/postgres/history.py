@@ -14,10 +14,10 @@ _log = logging.getLogger(__name__)
 
 _COLUMNS = (
     "event_id, session, role, owner, author_name, text, created_at, created_ts,"
-    " scope, platform, room_id, thread_id, persona"
+    " scope, platform, room_id, thread_id, persona, kind"
 )
 _INSERT = (
-    f"INSERT INTO history ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO history ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (event_id) DO NOTHING"
 )
 

@@ -221,10 +221,14 @@ CREATE TABLE kb_meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL);
 INSERT INTO kb_meta (key, value) VALUES ('generation', 0);
 """
 
+# Tool calls and their results are kept in history beside messages (a record kind).
+_V4_HISTORY_KINDS = "ALTER TABLE history ADD COLUMN kind TEXT NOT NULL DEFAULT 'message';"
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(version=1, name="stores", sql=_V1_HOT + _V1_LEARNED + _V1_PEOPLE_AND_WORK),
     Migration(version=2, name="long-term memory", sql=_V2_LONG_TERM),
     Migration(version=3, name="knowledgebase", sql=_V3_KNOWLEDGE),
+    Migration(version=4, name="history kinds", sql=_V4_HISTORY_KINDS),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
 

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
+from memory.postgres.history import PostgresHistoryStore
+from memory.postgres.pool import PostgresDatabase
 from memory.records import Turn, TurnKind
 from memory.redis.history import RedisHistoryStore
 from memory.sqlite.db import Database
@@ -71,3 +73,13 @@ async def test_redis_keeps_tool_records_and_reads_rows_from_before_them(redis_cl
     await history.append([turn("e1:tool:0:call", "tool_call")])
     kinds = {t.event_id: t.kind for t in await history.recent("s", 10, visibility=ALICE)}
     assert kinds == {"old": "message", "e1:tool:0:call": "tool_call"}
+
+
+async def test_postgres_keeps_tool_records_beside_messages(pg_db: PostgresDatabase) -> None:
+    history = PostgresHistoryStore(pg_db)
+    await history.append(
+        [turn("old"), turn("e1:tool:0:call", "tool_call"), turn("e1:tool:0:result", "tool_result")]
+    )
+    kinds = {t.event_id: t.kind for t in await history.recent("s", 10, visibility=ALICE)}
+    assert kinds == {"old": "message", "e1:tool:0:call": "tool_call", "e1:tool:0:result": "tool_result"}
+    assert [t.kind for t in await history.export(frozenset({"discord:1"}))].count("tool_call") == 1
