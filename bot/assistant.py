@@ -20,6 +20,8 @@ from adapters.base import Adapter
 from bot.config import Settings
 from bot.stores import OpenedStores
 from bot.wiring import BuiltEngine
+from memory.assistant import CheckinStore, ReminderStore, VoiceChoices
+from memory.postgres.reminders import PostgresCheckinStore, PostgresReminderStore, PostgresVoiceChoices
 from memory.sqlite.reminders import SqliteCheckinStore, SqliteReminderStore, SqliteVoiceChoices
 from persona.engine import utc_now
 from persona.outbound import Outbound
@@ -39,7 +41,7 @@ class Assistant:
     book: ReminderBookService  # the `ReminderBook` the reminder tools call
     scheduler: ReminderScheduler
     checkins: Checkins
-    voice: SqliteVoiceChoices
+    voice: VoiceChoices
     ports: dict[str, Outbound]  # by platform, filled while adapters run
     voice_replies: VoiceReplies | None  # when FAMILIAR_VOICE__ENABLED: handed to the adapters
 
@@ -97,17 +99,25 @@ async def build_assistant(
     )
 
 
-async def _open(opened: OpenedStores) -> tuple[SqliteReminderStore, SqliteCheckinStore, SqliteVoiceChoices]:
-    """The three tables on the shared database; nothing to close (the database is the root's)."""
-    stores = (SqliteReminderStore(opened.db), SqliteCheckinStore(opened.db), SqliteVoiceChoices(opened.db))
+async def _open(opened: OpenedStores) -> tuple[ReminderStore, CheckinStore, VoiceChoices]:
+    """The three tables on the shared database (Postgres with DATABASE_URL, else SQLite); nothing to
+    close (the database is the root's)."""
+    stores: tuple[ReminderStore, CheckinStore, VoiceChoices]
+    if opened.postgres is not None:
+        pg = opened.postgres
+        stores = (PostgresReminderStore(pg), PostgresCheckinStore(pg), PostgresVoiceChoices(pg))
+    else:
+        stores = (
+            SqliteReminderStore(opened.db),
+            SqliteCheckinStore(opened.db),
+            SqliteVoiceChoices(opened.db),
+        )
     for store in stores:
         await store.start()
     return stores
 
 
-def _voice_replies(
-    settings: Settings, choices: SqliteVoiceChoices, stack: AsyncExitStack
-) -> VoiceReplies | None:
+def _voice_replies(settings: Settings, choices: VoiceChoices, stack: AsyncExitStack) -> VoiceReplies | None:
     voice = settings.voice_settings()
     if voice is None:
         return None

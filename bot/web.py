@@ -17,6 +17,7 @@ from bot.stores import OpenedStores
 from bot.wiring import BuiltEngine
 from memory.kb.chunking import DEFAULT_MAX_CHARS, chunk_document
 from memory.kb.rows import validate_scope
+from memory.postgres.directory import PostgresDirectory
 from memory.records import KBEntry
 from memory.sqlite.directory import SqliteDirectory
 from web.auth import AdminAuth
@@ -99,7 +100,7 @@ async def start_web(
         status=status,
         engine_settings=built.engine.settings,
         stores=opened.stores,
-        directory=SqliteDirectory(opened.db),
+        directory=PostgresDirectory(opened.postgres) if opened.postgres else SqliteDirectory(opened.db),
         catalog=built.catalog,
         bindings=built.bindings,
         ingest=kb_ingest(opened),

@@ -224,11 +224,46 @@ INSERT INTO kb_meta (key, value) VALUES ('generation', 0);
 # Tool calls and their results are kept in history beside messages (a record kind).
 _V4_HISTORY_KINDS = "ALTER TABLE history ADD COLUMN kind TEXT NOT NULL DEFAULT 'message';"
 
+# Reminders (claimed under a lease), check-in choices and voice-reply choices.
+_V5_ASSISTANT = """
+CREATE TABLE reminders (
+    id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    text TEXT NOT NULL,
+    due_ts DOUBLE PRECISION NOT NULL,
+    zone TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    room_id TEXT NOT NULL,
+    thread_id TEXT,
+    is_dm INTEGER NOT NULL,
+    source_id TEXT NOT NULL,
+    created_ts DOUBLE PRECISION NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    not_before_ts DOUBLE PRECISION NOT NULL,
+    holder TEXT,
+    lease_until_ts DOUBLE PRECISION,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    delivered_ts DOUBLE PRECISION
+);
+CREATE INDEX reminders_due ON reminders (state, not_before_ts);
+CREATE INDEX reminders_owner ON reminders (owner, state);
+CREATE TABLE checkins (
+    owner TEXT PRIMARY KEY,
+    platform TEXT NOT NULL,
+    room_id TEXT NOT NULL,
+    at_minute INTEGER NOT NULL,
+    enabled INTEGER NOT NULL,
+    last_day TEXT
+);
+CREATE TABLE voice_choices (key TEXT PRIMARY KEY, voice_on INTEGER NOT NULL);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(version=1, name="stores", sql=_V1_HOT + _V1_LEARNED + _V1_PEOPLE_AND_WORK),
     Migration(version=2, name="long-term memory", sql=_V2_LONG_TERM),
     Migration(version=3, name="knowledgebase", sql=_V3_KNOWLEDGE),
     Migration(version=4, name="history kinds", sql=_V4_HISTORY_KINDS),
+    Migration(version=5, name="reminders and check-ins", sql=_V5_ASSISTANT),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
 

@@ -14,8 +14,6 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
 from memory.assistant import CheckinChoice, Reminder
 from memory.sqlite.db import Database
 
@@ -57,11 +55,11 @@ CREATE TABLE IF NOT EXISTS voice_choices (
     voice_on INTEGER NOT NULL
 );
 """
-_COLUMNS = (
+COLUMNS = (
     "id, owner, text, due_ts, zone, platform, room_id, thread_id, is_dm, source_id, created_ts,"
     " state, attempts"
 )
-_OPEN = "state IN ('pending', 'sending')"
+OPEN_STATES = "state IN ('pending', 'sending')"
 _CLAIM = f"""
 UPDATE reminders SET state = 'sending', holder = ?, lease_until_ts = ?
 WHERE id IN (
@@ -69,31 +67,31 @@ WHERE id IN (
     WHERE (state = 'pending' AND not_before_ts <= ?) OR (state = 'sending' AND lease_until_ts < ?)
     ORDER BY not_before_ts LIMIT ?
 )
-RETURNING {_COLUMNS}
+RETURNING {COLUMNS}
 """
 
 
-def _ts(at: datetime) -> float:
+def epoch(at: datetime) -> float:
     return at.timestamp()
 
 
-def _at(ts: float) -> datetime:
+def from_epoch(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
-def _row(row: aiosqlite.Row) -> Reminder:
+def row_to_reminder(row: Any) -> Reminder:
     return Reminder(
         id=row["id"],
         owner=row["owner"],
         text=row["text"],
-        due_at=_at(row["due_ts"]),
+        due_at=from_epoch(row["due_ts"]),
         zone=row["zone"],
         platform=row["platform"],
         room_id=row["room_id"],
         thread_id=row["thread_id"],
         is_dm=bool(row["is_dm"]),
         source_id=row["source_id"],
-        created_at=_at(row["created_ts"]),
+        created_at=from_epoch(row["created_ts"]),
         state=row["state"],
         attempts=row["attempts"],
     )
@@ -121,42 +119,42 @@ class SqliteReminderStore:
             "INSERT OR IGNORE INTO reminders (id, owner, text, due_ts, zone, platform, room_id, thread_id,"
             " is_dm, source_id, created_ts, not_before_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                reminder.id, reminder.owner, reminder.text, _ts(reminder.due_at), reminder.zone,
+                reminder.id, reminder.owner, reminder.text, epoch(reminder.due_at), reminder.zone,
                 reminder.platform, reminder.room_id, reminder.thread_id, int(reminder.is_dm),
-                reminder.source_id, _ts(reminder.created_at), _ts(reminder.due_at),
+                reminder.source_id, epoch(reminder.created_at), epoch(reminder.due_at),
             ),
         )  # fmt: skip
 
     async def open_for(self, owners: frozenset[str]) -> list[Reminder]:
         where, params = _owners_sql(owners)
         rows = await self._db.fetchall(
-            f"SELECT {_COLUMNS} FROM reminders WHERE {where} AND {_OPEN} ORDER BY due_ts, id", params
+            f"SELECT {COLUMNS} FROM reminders WHERE {where} AND {OPEN_STATES} ORDER BY due_ts, id", params
         )
-        return [_row(r) for r in rows]
+        return [row_to_reminder(r) for r in rows]
 
     async def cancel(self, owners: frozenset[str], reminder_id: str) -> Reminder | None:
         where, params = _owners_sql(owners)
         # Only a pending one: a reminder being sent right now can no longer be taken back.
         sql = (
             f"UPDATE reminders SET state = 'cancelled' WHERE id = ? AND {where} AND state = 'pending'"
-            f" RETURNING {_COLUMNS}"
+            f" RETURNING {COLUMNS}"
         )
         async with self._db.transaction() as conn, conn.execute(sql, [reminder_id, *params]) as cur:
             row = await cur.fetchone()
-        return _row(row) if row is not None else None
+        return row_to_reminder(row) if row is not None else None
 
     async def claim_due(self, now: datetime, *, holder: str, lease_s: float, limit: int) -> list[Reminder]:
-        lease_until = _ts(now + timedelta(seconds=lease_s))
-        params = (holder, lease_until, _ts(now), _ts(now), limit)
+        lease_until = epoch(now + timedelta(seconds=lease_s))
+        params = (holder, lease_until, epoch(now), epoch(now), limit)
         async with self._db.transaction() as conn, conn.execute(_CLAIM, params) as cur:
             rows = await cur.fetchall()
-        return sorted((_row(r) for r in rows), key=lambda r: (r.due_at, r.id))
+        return sorted((row_to_reminder(r) for r in rows), key=lambda r: (r.due_at, r.id))
 
     async def delivered(self, reminder_id: str, holder: str, at: datetime) -> bool:
         changed = await self._db.execute(
             "UPDATE reminders SET state = 'delivered', delivered_ts = ?, lease_until_ts = NULL"
             " WHERE id = ? AND holder = ? AND state = 'sending'",
-            (_ts(at), reminder_id, holder),
+            (epoch(at), reminder_id, holder),
         )
         return changed == 1
 
@@ -164,15 +162,15 @@ class SqliteReminderStore:
         await self._db.execute(
             "UPDATE reminders SET state = 'pending', holder = NULL, lease_until_ts = NULL,"
             " not_before_ts = ?, attempts = attempts + 1 WHERE id = ? AND holder = ? AND state = 'sending'",
-            (_ts(retry_at), reminder_id, holder),
+            (epoch(retry_at), reminder_id, holder),
         )
 
     async def next_due(self) -> datetime | None:
         row = await self._db.fetchone(
             "SELECT MIN(CASE WHEN state = 'pending' THEN not_before_ts ELSE lease_until_ts END) AS ts"
-            f" FROM reminders WHERE {_OPEN}"
+            f" FROM reminders WHERE {OPEN_STATES}"
         )
-        return _at(row["ts"]) if row is not None and row["ts"] is not None else None
+        return from_epoch(row["ts"]) if row is not None and row["ts"] is not None else None
 
     async def forget(self, owners: frozenset[str], phrase: str | None = None) -> int:
         where, params = _owners_sql(owners)
@@ -204,11 +202,11 @@ class SqliteCheckinStore:
 
     async def choice(self, owner: str) -> CheckinChoice | None:
         row = await self._db.fetchone("SELECT * FROM checkins WHERE owner = ?", (owner,))
-        return _choice(row) if row is not None else None
+        return row_to_choice(row) if row is not None else None
 
     async def enabled(self) -> list[CheckinChoice]:
         rows = await self._db.fetchall("SELECT * FROM checkins WHERE enabled = 1 ORDER BY owner")
-        return [_choice(r) for r in rows]
+        return [row_to_choice(r) for r in rows]
 
     async def claim_day(self, owner: str, day: str) -> bool:
         changed = await self._db.execute(
@@ -219,7 +217,7 @@ class SqliteCheckinStore:
         return changed == 1
 
 
-def _choice(row: aiosqlite.Row) -> CheckinChoice:
+def row_to_choice(row: Any) -> CheckinChoice:
     return CheckinChoice(
         owner=row["owner"],
         platform=row["platform"],
