@@ -31,6 +31,7 @@ from persona.reminders.checkins import Checkins
 from persona.reminders.commands import AssistantCommands
 from persona.reminders.scheduler import ReminderScheduler
 from persona.reminders.zones import Zones
+from persona.tools.reminders import reminder_tools
 from persona.voice import VoiceReplies
 
 _log = logging.getLogger(__name__)
@@ -77,6 +78,8 @@ async def build_assistant(
         store=reminders, ports=ports, clock=clock, settings=settings.reminders.scheduler()
     )
     book = ReminderBookService(store=reminders, zones=zones, clock=clock, on_change=scheduler.wake)
+    for tool in reminder_tools(book):  # a persona allowed them can now set reminders by itself
+        built.tools.add(tool)
     persona = built.catalog.get(None)
     checkins = Checkins(
         store=checkin_store,

@@ -23,6 +23,7 @@ from persona.providers.config import (
     default_provider_configs,
     named_configs,
 )
+from persona.tools.registry import ToolRegistry
 from persona.usage import UsageRecorder
 
 
@@ -33,6 +34,7 @@ class BuiltEngine:
     catalog: PersonaCatalog
     scheduler: JournalScheduler
     bindings: PersonaBindings
+    tools: ToolRegistry  # the reminder tools join it once the assistant's book exists
 
 
 def provider_configs(settings: Settings) -> list[ProviderConfig]:
@@ -139,5 +141,5 @@ async def build_engine(
     # Closed before the engine (exit stack order): no journal writing races the final drain.
     stack.push_async_callback(scheduler.close)
     return BuiltEngine(
-        engine=engine, registry=registry, catalog=catalog, scheduler=scheduler, bindings=bindings
+        engine=engine, registry=registry, catalog=catalog, scheduler=scheduler, bindings=bindings, tools=tools
     )

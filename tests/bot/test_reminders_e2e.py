@@ -13,15 +13,17 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from adapters.terminal import TerminalAdapter
 from bot.app import App, supervise
+from persona.personas import builtin_personas_dir
 from persona.types import IncomingMessage
 from tests.bot.platform_support import familiar_settings, running_familiar, wait_until
 from tests.bot.test_platforms_e2e import discord_ready, discord_section, fake_discord, posts, responder
 from tests.persona.reminders.support import Clock
 from tests.support.discord_fake import APP_ID, CHANNEL_ID, DM_CHANNEL_ID, USER_ID, FakeDiscord
-from tests.support.llm_server import LLMServer, llm_server
+from tests.support.llm_server import LLMServer, llm_server, reply, tool_call
 
 __all__ = ["fake_discord", "llm_server", "responder"]
 
@@ -124,3 +126,40 @@ async def test_discord_reminders_delivered_once_kept_across_restart_late_and_can
     ]
     assert reminder_posts(fake_discord, CHANNEL_ID) == []
     assert later.local_due == "Wed 2 Dec 09:00 (UTC)"
+
+
+def _persona_with_reminder_tools(data_dir: Path) -> Path:
+    spec = yaml.safe_load((builtin_personas_dir() / "default.yaml").read_text(encoding="utf-8"))
+    folder = data_dir / "personas"
+    folder.mkdir(parents=True, exist_ok=True)
+    tools = ["set_reminder", "list_reminders", "cancel_reminder"]
+    (folder / "default.yaml").write_text(yaml.safe_dump({**spec, "tools": tools}), encoding="utf-8")
+    return folder
+
+
+async def test_asked_in_chat_a_tool_capable_model_sets_the_reminder_and_it_arrives_on_time(
+    llm_server: LLMServer, tmp_path: Path
+) -> None:
+    # The newcomer's path: "remind me in two minutes to stretch" typed into `familiar chat`; the
+    # model calls set_reminder, the real book stores it, the scheduler posts it in the terminal.
+    clock = Clock()
+    data_dir = tmp_path / "data"
+    settings = familiar_settings(data_dir, llm_server, terminal={"user_id": "ada"})
+    settings = settings.model_copy(update={"persona_dir": _persona_with_reminder_tools(data_dir)})
+    llm_server.script(
+        tool_call("set_reminder", {"text": "stretch", "when": "in 2 minutes"}),
+        reply("Done: I'll remind you to stretch in two minutes."),
+    )
+    out = io.StringIO()
+    async with App(settings, clock=clock) as app, terminal_app(app, out) as feed:
+        os.write(feed, b"remind me in two minutes to stretch\n")
+        await wait_until(lambda: "I'll remind you to stretch" in out.getvalue())
+        origin = IncomingMessage(platform="terminal", room_id="console", author_id="ada",
+                                 author_name="ada", text="", event_id="probe", is_dm=True)  # fmt: skip
+        [view] = await app.assistant.book.upcoming(origin)
+        assert view.text == "stretch"
+        assert "⏰ Reminder: stretch" not in out.getvalue()
+        clock.advance(minutes=2)
+        app.assistant.scheduler.wake()
+        await wait_until(lambda: "⏰ Reminder: stretch" in out.getvalue())
+    assert out.getvalue().count("⏰ Reminder: stretch") == 1
