@@ -20,8 +20,10 @@ from dataclasses import dataclass
 
 from adapters.base import Adapter, AdapterSetupError
 from bot.config import Settings
-from bot.stores import open_stores
+from bot.roles import Heartbeat, Role, check_role, runs_gateways, runs_worker
+from bot.stores import OpenedStores, open_stores
 from bot.wiring import BuiltEngine, build_engine
+from memory.redis.roles import RedisHeartbeats
 
 _log = logging.getLogger(__name__)
 
@@ -106,8 +108,12 @@ def _install_signal_handlers() -> None:
 class App:
     """`async with App(settings) as app:` opens stores, providers and the engine."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, role: Role = "all", detail: str = "") -> None:
+        check_role(role, settings.redis_url)  # RoleError: a split role needs the shared queue
         self.settings = settings
+        self.role: Role = role
+        self._detail = detail  # shown by `familiar doctor` next to the role (e.g. the shards)
+        self.opened: OpenedStores | None = None
         self._stack = AsyncExitStack()
         self._built: BuiltEngine | None = None
         self.adapter_restarts: Counter[str] = Counter()  # by adapter name
@@ -121,7 +127,9 @@ class App:
     async def __aenter__(self) -> App:
         try:
             opened = await open_stores(self.settings, self._stack)
-            self._built = await build_engine(self.settings, opened, self._stack)
+            self.opened = opened
+            self._built = await build_engine(self.settings, opened, self._stack, self.role)
+            await self._start_heartbeat(opened)
         except BaseException:
             await self._stack.aclose()
             raise
@@ -132,12 +140,25 @@ class App:
         gc.freeze()
         return self
 
+    async def _start_heartbeat(self, opened: OpenedStores) -> None:
+        if opened.redis is None:
+            return
+        roles = [name for name, on in (("gateway", runs_gateways), ("worker", runs_worker)) if on(self.role)]
+        beat = Heartbeat(RedisHeartbeats(opened.redis), roles, self._detail)
+        await beat.start()
+        self._stack.push_async_callback(beat.close)
+
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
         self._built = None
         await self._stack.aclose()
+
+    async def wait_stopped(self) -> None:
+        """A process without adapters (the worker role) runs until SIGINT or SIGTERM."""
+        _install_signal_handlers()
+        await asyncio.Event().wait()
 
     async def run(self, adapters: Sequence[Adapter]) -> None:
         _install_signal_handlers()

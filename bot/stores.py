@@ -26,6 +26,7 @@ from memory.redis.dedup import RedisEventDedup
 from memory.redis.history import RedisHistoryStore
 from memory.redis.limits import RedisRateLimiter
 from memory.redis.lock import RedisSessionLocks
+from memory.redis.queue import RedisJobQueue
 from memory.sqlite.db import Database
 from memory.sqlite.dedup import SqliteEventDedup
 from memory.sqlite.facts import SqliteFactStore
@@ -52,6 +53,8 @@ class OpenedStores:
     kb: SqliteKnowledgeBase
     db: Database
     embedder: Embedder
+    redis: Redis | None = None  # the client the Redis stores share (REDIS_URL)
+    queue: RedisJobQueue | None = None  # the shared post-turn queue (REDIS_URL): workers run it
 
 
 _T = TypeVar("_T", bound=_Startable)
@@ -92,7 +95,8 @@ async def open_stores(settings: Settings, stack: AsyncExitStack) -> OpenedStores
     await db.open()
     stack.push_async_callback(db.close)
 
-    history, dedup, limits, locks = await _hot_stores(settings, db, stack)
+    redis = await _redis(settings, stack)
+    history, dedup, limits, locks = await _hot_stores(settings, db, stack, redis)
     embedder = await _started(stack, build_embedder(settings.embedding, settings.data_dir))
     vectors = await _started(stack, build_vectors(settings, embedder))
     memory = await _started(stack, HybridMemory(db=db, vectors=vectors, embedder=embedder))
@@ -105,8 +109,10 @@ async def open_stores(settings: Settings, stack: AsyncExitStack) -> OpenedStores
     journal = await _started(stack, SqliteJournalStore(db, files=journal_files))
     kb = await _started(stack, SqliteKnowledgeBase(db, vectors=vectors, embedder=embedder))
     links = await _started(stack, SqliteIdentityLinks(db))
-    # The outbox lives in SQLite, the primary store, even when history is in Redis.
+    # Without Redis the outbox lives in SQLite, the primary store; with it, the jobs go to the
+    # shared queue and the forget tombstones stay in SQLite.
     outbox = await _started(stack, SqliteOutbox(db, history=history))
+    queue = await _queue(settings, redis, history, outbox, stack)
     stores = Stores(
         history=history,
         dedup=dedup,
@@ -116,12 +122,42 @@ async def open_stores(settings: Settings, stack: AsyncExitStack) -> OpenedStores
         journal=journal,
         kb=kb,
         links=links,
-        outbox=outbox,
+        outbox=outbox if queue is None else queue,
         locks=locks,
     )
     return OpenedStores(
-        stores=stores, journal=journal, journal_files=journal_files, kb=kb, db=db, embedder=embedder
+        stores=stores,
+        journal=journal,
+        journal_files=journal_files,
+        kb=kb,
+        db=db,
+        embedder=embedder,
+        redis=redis,
+        queue=queue,
     )
+
+
+async def _redis(settings: Settings, stack: AsyncExitStack) -> Redis | None:
+    if not settings.redis_url:
+        return None
+    client = redis_client(settings.redis_url)
+    stack.push_async_callback(client.aclose)
+    await client.ping()  # fail at start, with the URL's host named, not mid-turn
+    _log.info("hot stores on redis at %s", urlparse(settings.redis_url).hostname)
+    return client
+
+
+async def _queue(
+    settings: Settings,
+    redis: Redis | None,
+    history: HistoryStore,
+    tombstones: SqliteOutbox,
+    stack: AsyncExitStack,
+) -> RedisJobQueue | None:
+    if redis is None:
+        return None
+    queue = RedisJobQueue(redis, history=history, tombstones=tombstones, lease_s=settings.engine.jobs.lease_s)
+    return await _started(stack, queue)
 
 
 def redis_client(url: str) -> Redis:
@@ -137,14 +173,10 @@ def redis_client(url: str) -> Redis:
 
 
 async def _hot_stores(
-    settings: Settings, db: Database, stack: AsyncExitStack
+    settings: Settings, db: Database, stack: AsyncExitStack, client: Redis | None
 ) -> tuple[HistoryStore, EventDedup, RateLimiter, SessionLocks | None]:
     """History, dedup, rate limits (and cross-process session locks): Redis when REDIS_URL is set."""
-    if settings.redis_url:
-        client = redis_client(settings.redis_url)
-        stack.push_async_callback(client.aclose)
-        await client.ping()  # fail at start, with the URL's host named, not mid-turn
-        _log.info("hot stores on redis at %s", urlparse(settings.redis_url).hostname)
+    if client is not None:
         return (
             await _started(stack, RedisHistoryStore(client)),
             await _started(stack, RedisEventDedup(client)),

@@ -6,13 +6,16 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
 from bot.config import Settings
+from bot.roles import Role, process_name, runs_worker
 from bot.stores import OpenedStores
+from memory.redis.roles import RedisLeaderLease
 from persona.bindings import PersonaBindings
 from persona.engine import PersonaEngine, utc_now
 from persona.learning.facts import FactLearner
 from persona.learning.journal import Journaler, Reflector
 from persona.learning.scheduler import JournalScheduler
 from persona.personas import PersonaCatalog, PersonaSpec, load_catalog
+from persona.post_turn import TurnJobs
 from persona.providers.base import LLMProvider
 from persona.providers.config import (
     ProviderConfig,
@@ -20,6 +23,7 @@ from persona.providers.config import (
     default_provider_configs,
     named_configs,
 )
+from persona.queue_worker import QueueWorker
 from persona.usage import UsageRecorder
 
 
@@ -29,6 +33,7 @@ class BuiltEngine:
     registry: ProviderRegistry
     catalog: PersonaCatalog
     scheduler: JournalScheduler
+    worker: QueueWorker | None = None  # runs the shared queue's jobs here (REDIS_URL, worker role)
 
 
 def provider_configs(settings: Settings) -> list[ProviderConfig]:
@@ -50,6 +55,9 @@ def provider_is_configured(config: ProviderConfig) -> bool:
     return config.api_key is not None or config.base_url is not None
 
 
+JOURNAL_LEASE_S = 15.0  # a dead journal leader is replaced within this long
+
+
 class _Chains:
     """One long-lived chain per persona, built on first use."""
 
@@ -66,7 +74,9 @@ class _Chains:
         return chain
 
 
-async def build_engine(settings: Settings, opened: OpenedStores, stack: AsyncExitStack) -> BuiltEngine:
+async def build_engine(
+    settings: Settings, opened: OpenedStores, stack: AsyncExitStack, role: Role = "all"
+) -> BuiltEngine:
     extra_dirs = [settings.persona_dir] if settings.persona_dir else []
     catalog = await load_catalog(extra_dirs, default=settings.persona)
     registry = ProviderRegistry.from_settings(provider_configs(settings), settings.llm)
@@ -115,11 +125,51 @@ async def build_engine(settings: Settings, opened: OpenedStores, stack: AsyncExi
         settings=settings.engine,
         hooks=(facts, journaler),
         bindings=PersonaBindings(settings.data_dir / "persona-bindings.json"),
+        run_post_turn=opened.queue is None,  # with the shared queue, workers run it
     )
     await engine.start()
     stack.push_async_callback(engine.close)
-    scheduler = JournalScheduler(journaler=journaler, reflector=reflector, settings=learning, clock=utc_now)
-    await scheduler.start()
-    # Closed before the engine (exit stack order): no journal writing races the final drain.
-    stack.push_async_callback(scheduler.close)
-    return BuiltEngine(engine=engine, registry=registry, catalog=catalog, scheduler=scheduler)
+    hooks = (facts, journaler)
+    worker = await _start_worker(settings, opened, stack, TurnJobs(stores=opened.stores, hooks=hooks), role)
+    scheduler = _scheduler(settings, opened, journaler, reflector)
+    if runs_worker(role):
+        await scheduler.start()
+        # Closed before the engine (exit stack order): no journal writing races the final drain.
+        stack.push_async_callback(scheduler.close)
+    return BuiltEngine(engine=engine, registry=registry, catalog=catalog, scheduler=scheduler, worker=worker)
+
+
+def _scheduler(
+    settings: Settings, opened: OpenedStores, journaler: Journaler, reflector: Reflector
+) -> JournalScheduler:
+    """With Redis, several processes may run it: one leader lease decides who writes."""
+    lease = None
+    if opened.redis is not None:
+        lease = RedisLeaderLease(opened.redis, name="journal", holder=process_name(), ttl_s=JOURNAL_LEASE_S)
+    return JournalScheduler(
+        journaler=journaler,
+        reflector=reflector,
+        settings=settings.learning,
+        clock=utc_now,
+        lease=lease,
+        lease_renew_s=JOURNAL_LEASE_S / 3,
+    )
+
+
+async def _start_worker(
+    settings: Settings, opened: OpenedStores, stack: AsyncExitStack, jobs: TurnJobs, role: Role
+) -> QueueWorker | None:
+    if opened.queue is None or not runs_worker(role):
+        return None
+    worker = QueueWorker(
+        leases=opened.queue,
+        tombstones=opened.queue,
+        execute=jobs.execute,
+        forget_again=jobs.forget_again,
+        settings=settings.engine.jobs,
+        name=process_name(),
+        lease_s=settings.engine.jobs.lease_s,
+    )
+    await worker.start()
+    stack.push_async_callback(worker.close, settings.engine.jobs.drain_timeout_s)
+    return worker
