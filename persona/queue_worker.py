@@ -17,7 +17,6 @@ in the queue and are taken again after their lease.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -56,6 +55,7 @@ class QueueWorker:
         self._lease_s = lease_s
         self._running: dict[str, asyncio.Task[None]] = {}  # by queue entry
         self._slot_free = asyncio.Event()
+        self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
         self.stats: Counter[str] = Counter()
 
@@ -72,7 +72,13 @@ class QueueWorker:
         if not self._tasks:
             return
         lease_loop, renew_loop = self._tasks
-        await _cancel(lease_loop)  # no new job from here on
+        # No new job from here on. The loop stops by itself after its current lease call (at
+        # most one poll): cancelling a blocked XREADGROUP can leave its connection hanging.
+        self._stopping = True
+        self._slot_free.set()
+        _, late = await asyncio.wait([lease_loop], timeout=_POLL_S + 5.0)
+        for task in late:
+            await _cancel(task)
         running = set(self._running.values())
         if running:
             _, unfinished = await asyncio.wait(running, timeout=drain_timeout_s)
@@ -101,7 +107,7 @@ class QueueWorker:
     # ---- leasing
 
     async def _lease_loop(self) -> None:
-        while True:
+        while not self._stopping:
             free = self._settings.workers - len(self._running)
             if free <= 0:
                 self._slot_free.clear()
@@ -114,6 +120,8 @@ class QueueWorker:
                 _log.warning("could not lease post-turn jobs; retrying", exc_info=True)
                 await asyncio.sleep(_OUTAGE_BACKOFF_S)
                 continue
+            if self._stopping:
+                return  # leased during the stop: they go to another worker after the lease
             for job in leased:
                 self._spawn(job)
 
@@ -184,6 +192,7 @@ class QueueWorker:
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
+    """Cancel and wait; unlike awaiting it under suppress(CancelledError), a cancellation of the
+    caller itself still propagates."""
     task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await asyncio.wait([task])

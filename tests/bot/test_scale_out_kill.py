@@ -35,7 +35,7 @@ from tests.support.llm_server import LLMServer, llm_server
 __all__ = ["llm_server"]
 
 pytestmark = pytest.mark.redis
-KILL_ROUNDS = 4  # two gateways, two workers
+KILL_ROUNDS = 2  # a gateway, then a worker (more rounds: python -m bench.scale_kill)
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ async def test_killing_gateways_and_workers_loses_no_seen_reply_and_answers_noth
         result = await outcome(sharded_discord, redis_client, Path(store_env["FAMILIAR_DATA_DIR"]), said)
 
     print(f"\n{result} kills={dict(running.kills)}")
-    assert running.kills == {"gateway": 2, "worker": 2}
+    assert running.kills == {"gateway": 1, "worker": 1}
     assert result.seen == len(said) == 30  # every line was answered in the end
     assert result.lost_from_history == []
     assert result.lost_from_memory == []

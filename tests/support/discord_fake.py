@@ -15,6 +15,7 @@ sends each guild's events only over its shard's connection, as Discord routes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
@@ -148,7 +149,10 @@ class FakeDiscord:
         self._events.append((self._seq, event, data, shard))
         ws = self._sockets.get(shard)
         if ws is not None and not ws.closed:
-            await self._send({"op": 0, "t": event, "s": self._seq, "d": data}, ws)
+            # A connection whose client was just killed may still look open: the event is lost to
+            # it, as on Discord, and kept in `_events` for a RESUME.
+            with contextlib.suppress(ConnectionResetError):
+                await self._send({"op": 0, "t": event, "s": self._seq, "d": data}, ws)
 
     def connected_shards(self) -> set[int]:
         return {shard for shard, ws in self._sockets.items() if not ws.closed}
