@@ -60,7 +60,8 @@ async def measure(args: argparse.Namespace) -> None:
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     cells = [f"{running.kills['gateway']}, {running.kills['worker']}", len(said), result.seen,
              len(result.lost_from_history), len(result.lost_from_memory), len(result.answered_twice),
-             result.journal_entries, len(result.journal_written_twice), f"{time.monotonic() - t0:.0f} s"]  # fmt: skip
+             result.journal_entries, len(result.journal_written_twice),
+             f"{time.monotonic() - t0:.0f} s"]  # fmt: skip
     print("| " + " | ".join(str(c) for c in cells) + " |")
 
 

@@ -120,10 +120,14 @@ class QueueWorker:
                 _log.warning("could not lease post-turn jobs; retrying", exc_info=True)
                 await asyncio.sleep(_OUTAGE_BACKOFF_S)
                 continue
-            if self._stopping:
+            if not self._accepting():
                 return  # leased during the stop: they go to another worker after the lease
             for job in leased:
                 self._spawn(job)
+
+    def _accepting(self) -> bool:
+        """Not stopping (read afresh: `close()` may have run while a lease call waited)."""
+        return not self._stopping
 
     def _spawn(self, leased: LeasedJob) -> None:
         if leased.entry in self._running:
