@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 from urllib.parse import urlparse
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
@@ -37,6 +37,8 @@ from memory.sqlite.links import SqliteIdentityLinks
 from memory.sqlite.outbox import SqliteOutbox
 
 _log = logging.getLogger(__name__)
+
+REDIS_MAX_CONNECTIONS = 256
 
 
 class _Startable(Protocol):
@@ -164,12 +166,18 @@ def redis_client(url: str) -> Redis:
     """A client that fails fast when Redis is away: redis-py's default of ten retries with
     back-off made every call of every message wait seconds on a stopped server. The engine
     treats a failure as an outage (answer without the store, logged once) instead."""
-    return Redis.from_url(
+    # A blocking pool: redis-py's default pool (100 connections) raises MaxConnectionsError
+    # when more commands are in flight, which 200 concurrent turns reached (each holds a session
+    # lock's renewal besides its dedup, limits and queue calls); this one waits for a connection.
+    pool = BlockingConnectionPool.from_url(
         url,
+        max_connections=REDIS_MAX_CONNECTIONS,
+        timeout=5.0,
         retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=2),
         socket_connect_timeout=1.0,
         socket_timeout=5.0,
     )
+    return Redis.from_pool(pool)
 
 
 async def _hot_stores(
