@@ -26,6 +26,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -67,6 +68,13 @@ class Child:
             argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
         )
         self.line = self._wait_for(ready)
+        # Keep reading what it says afterwards (its logs): a full pipe would stop the child.
+        threading.Thread(target=self._drain, name="bench-child-output", daemon=True).start()
+
+    def _drain(self) -> None:
+        assert self._proc.stdout is not None
+        for _ in self._proc.stdout:
+            pass
 
     def _wait_for(self, ready: str) -> str:
         assert self._proc.stdout is not None
