@@ -22,9 +22,11 @@ from datetime import datetime
 from adapters.base import Adapter, AdapterSetupError
 from bot.assistant import Assistant, build_assistant
 from bot.config import Settings
-from bot.stores import open_stores
+from bot.roles import Heartbeat, Role, check_role, runs_gateways, runs_worker
+from bot.stores import OpenedStores, open_stores
 from bot.web import start_web, web_parts
 from bot.wiring import BuiltEngine, build_engine
+from memory.redis.roles import RedisHeartbeats
 from persona.engine import utc_now
 from web.server import WebServer
 
@@ -120,9 +122,20 @@ def _install_signal_handlers() -> None:
 class App:
     """`async with App(settings) as app:` opens stores, providers and the engine."""
 
-    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        role: Role = "all",
+        detail: str = "",
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        check_role(role, settings.redis_url)  # RoleError: a split role needs the shared queue
         self.settings = settings
+        self.role: Role = role
+        self._detail = detail  # shown by `familiar doctor` next to the role (e.g. the shards)
         self._clock = clock  # what reminders and check-ins take as "now" (tests move it)
+        self.opened: OpenedStores | None = None
         self._stack = AsyncExitStack()
         self._built: BuiltEngine | None = None
         self._assistant: Assistant | None = None
@@ -139,17 +152,20 @@ class App:
     async def __aenter__(self) -> App:
         try:
             opened = await open_stores(self.settings, self._stack)
+            self.opened = opened
             parts = web_parts(self.settings.web)
             self._built = await build_engine(
                 self.settings,
                 opened,
                 self._stack,
+                self.role,
                 observer=parts.metrics if parts else None,
                 memory_links=parts.links if parts else None,
             )
             self._assistant = await build_assistant(
                 self.settings, opened, self._built, self._stack, clock=self._clock
             )
+            await self._start_heartbeat(opened)
             if parts is not None:  # after the engine, so it stops taking requests before the engine closes
                 self.web = await start_web(parts, opened, self._built, self.adapter_states, self._stack)
         except BaseException:
@@ -161,6 +177,14 @@ class App:
         gc.collect()
         gc.freeze()
         return self
+
+    async def _start_heartbeat(self, opened: OpenedStores) -> None:
+        if opened.redis is None:
+            return
+        roles = [name for name, on in (("gateway", runs_gateways), ("worker", runs_worker)) if on(self.role)]
+        beat = Heartbeat(RedisHeartbeats(opened.redis), roles, self._detail)
+        await beat.start()
+        self._stack.push_async_callback(beat.close)
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
@@ -177,6 +201,11 @@ class App:
         self._assistant = None
         self.web = None
         await self._stack.aclose()
+
+    async def wait_stopped(self) -> None:
+        """A process without adapters (the worker role) runs until SIGINT or SIGTERM."""
+        _install_signal_handlers()
+        await asyncio.Event().wait()
 
     async def run(self, adapters: Sequence[Adapter]) -> None:
         _install_signal_handlers()

@@ -23,6 +23,7 @@ from bot.kb_cli import kb_app, set_kb_opener
 from bot.logs import configure_logging
 from bot.memory_cli import memory_app
 from bot.onboarding import default_provider_missing, show_setup_screen
+from bot.roles import Role, RoleError
 from bot.stores import open_stores
 from memory.base import KnowledgeBase
 from memory.embeddings.base import EmbeddingMismatchError
@@ -88,16 +89,90 @@ async def _chat(settings: Settings) -> int:
 @app.command()
 def run(
     terminal: Annotated[bool, typer.Option(help="also chat in this terminal")] = False,
+    role: Annotated[
+        str,
+        typer.Option(
+            help="all: gateways and learning (default); gateway: adapters only, learning in `familiar worker`"
+        ),
+    ] = "all",
+    shard_ids: Annotated[
+        str | None, typer.Option(help="Discord shards this process runs, e.g. 0,1 (the others run elsewhere)")
+    ] = None,
+    shard_count: Annotated[
+        int | None, typer.Option(help="Discord shards in all, across every process")
+    ] = None,
 ) -> None:
     """Start every configured adapter (Discord, Matrix; the terminal when nothing else is configured)."""
+    settings = _with_shards(_settings(), shard_ids, shard_count)
+    configure_logging(settings.log_level)
+    _run(_serve(settings, terminal=terminal, role=_role(role, ("all", "gateway"))))
+
+
+@app.command()
+def worker() -> None:
+    """Run post-turn learning from the shared queue and the journal scheduler (needs REDIS_URL)."""
     settings = _settings()
     configure_logging(settings.log_level)
-    _run(_serve(settings, terminal=terminal))
+    _run(_work(settings))
 
 
-async def _serve(settings: Settings, *, terminal: bool) -> int:
+async def _work(settings: Settings) -> int:
+    async with _opened_app(settings, "worker", "") as application:
+        _console.print("familiar worker: learning from the shared queue")
+        await application.wait_stopped()
+    return 0
+
+
+def _role(value: str, allowed: tuple[Role, ...]) -> Role:
+    for role in allowed:
+        if value == role:
+            return role
+    _console.print(f"[red]--role must be one of {', '.join(allowed)} (got {value!r})[/]")
+    raise typer.Exit(2)
+
+
+def _with_shards(settings: Settings, shard_ids: str | None, shard_count: int | None) -> Settings:
+    """`--shard-ids` / `--shard-count` override the discord section's shard settings."""
+    if shard_ids is None and shard_count is None:
+        return settings
+    try:
+        ids = [int(part) for part in shard_ids.split(",")] if shard_ids else None
+    except ValueError:
+        ids = []
+    if shard_count is None or shard_count < 1 or not ids or any(not 0 <= i < shard_count for i in ids):
+        _console.print(
+            "[red]--shard-ids needs --shard-count, and each id in 0..count-1"
+            " (e.g. --shard-ids 0,1 --shard-count 4)[/]"
+        )
+        raise typer.Exit(2)
+    section = {**(settings.discord or {}), "shard_ids": ids, "shard_count": shard_count}
+    return settings.model_copy(update={"discord": section})
+
+
+@asynccontextmanager
+async def _opened_app(settings: Settings, role: Role, detail: str) -> AsyncIterator[App]:
+    try:
+        application = App(settings, role=role, detail=detail)
+    except RoleError as exc:
+        _console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    async with application:
+        yield application
+
+
+def _shard_detail(settings: Settings) -> str:
+    discord = settings.discord or {}
+    if discord.get("shard_ids") is None:
+        return ""
+    return f"discord shards {','.join(map(str, discord['shard_ids']))} of {discord['shard_count']}"
+
+
+async def _serve(settings: Settings, *, terminal: bool, role: Role = "all") -> int:
     # The transcriber's stack closes it after the adapters stopped, before the engine's stores close.
-    async with App(settings) as application, AsyncExitStack() as speech_stack:
+    async with (
+        _opened_app(settings, role, _shard_detail(settings)) as application,
+        AsyncExitStack() as speech_stack,
+    ):
         engine = application.built.engine
         transcriber = speech_transcriber(settings)
         if transcriber is not None:

@@ -6,7 +6,6 @@ import asyncio
 import sqlite3
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
 
 import asyncpg
 from redis.asyncio import Redis
@@ -15,7 +14,9 @@ from rich.console import Console
 from adapters.discord.doctor import check_discord
 from adapters.matrix.doctor import check_matrix
 from bot.config import Settings
+from bot.doctor_finding import Finding
 from bot.doctor_postgres import postgres_problem, version_problem
+from bot.doctor_queue import check_queue
 from bot.stores import build_embedder
 from bot.wiring import provider_configs, provider_is_configured
 from memory.base import DeadLetter
@@ -28,14 +29,6 @@ from memory.sqlite.outbox import SqliteOutbox
 from persona.personas import load_catalog
 from persona.providers.config import ProviderConfig, ProviderRegistry
 from persona.providers.probe import probe
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Finding:
-    ok: bool
-    what: str
-    fix: str = ""
-
 
 Check = Callable[[Settings], Awaitable[list[Finding]]]
 
@@ -75,9 +68,12 @@ async def _check_model(
 
 
 async def check_stores(settings: Settings) -> list[Finding]:
-    findings = [await _check_sqlite(settings), await check_post_turn_work(settings)]
+    findings = [await _check_sqlite(settings)]
     if settings.redis_url:
         findings.append(await _check_redis(settings.redis_url))
+        findings += await _check_shared_queue(settings, settings.redis_url)
+    else:
+        findings.append(await check_post_turn_work(settings))
     if settings.database_url:
         findings.append(await check_postgres(settings.database_url))
     findings.append(await _check_embedder(settings))
@@ -138,6 +134,18 @@ async def postgres_post_turn_work(url: str) -> Finding:
     finally:
         await db.close()
     return outbox_finding(pending, dead, where="postgres")
+
+
+async def _check_shared_queue(settings: Settings, redis_url: str) -> list[Finding]:
+    """With Redis the post-turn jobs wait there; the forget tombstones stay in familiar.db."""
+    db = Database(settings.data_dir / "familiar.db")
+    try:
+        await db.open()
+        return await check_queue(redis_url, db)
+    except (OSError, sqlite3.Error) as exc:
+        return [Finding(ok=False, what="post-turn queue", fix=f"cannot open the database: {exc}")]
+    finally:
+        await db.close()
 
 
 async def _check_redis(url: str) -> Finding:

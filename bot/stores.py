@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 from urllib.parse import urlparse
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
 from bot.config import EmbeddingSettings, Settings
 from bot.relational import JournalBackend, hot_stores, learned_stores, open_postgres
-from memory.base import EventDedup, HistoryStore, RateLimiter, SessionLocks, Stores
+from memory.base import EventDedup, HistoryStore, Outbox, RateLimiter, SessionLocks, Stores
 from memory.chroma.index import ChromaIndex
 from memory.embeddings.base import Embedder
 from memory.embeddings.onnx import OnnxEmbedder
@@ -28,9 +28,12 @@ from memory.redis.dedup import RedisEventDedup
 from memory.redis.history import RedisHistoryStore
 from memory.redis.limits import RedisRateLimiter
 from memory.redis.lock import RedisSessionLocks
+from memory.redis.queue import RedisJobQueue
 from memory.sqlite.db import Database
 
 _log = logging.getLogger(__name__)
+
+REDIS_MAX_CONNECTIONS = 256
 
 
 class _Startable(Protocol):
@@ -48,6 +51,8 @@ class OpenedStores:
     db: Database
     embedder: Embedder
     postgres: PostgresDatabase | None = None  # set with DATABASE_URL: every relational store is there
+    redis: Redis | None = None  # the client the Redis stores share (REDIS_URL)
+    queue: RedisJobQueue | None = None  # the shared post-turn queue (REDIS_URL): workers run it
 
 
 _T = TypeVar("_T", bound=_Startable)
@@ -89,7 +94,8 @@ async def open_stores(settings: Settings, stack: AsyncExitStack) -> OpenedStores
     stack.push_async_callback(db.close)
 
     pg = await open_postgres(settings, stack)
-    history, dedup, limits, locks = await _hot_stores(settings, db, pg, stack)
+    redis = await _redis(settings, stack)
+    history, dedup, limits, locks = await _hot_stores(settings, db, pg, stack, redis)
     embedder = await _started(stack, build_embedder(settings.embedding, settings.data_dir))
     vectors = await _started(stack, build_vectors(settings, embedder))
     # Item rows and the lexical index in Postgres with DATABASE_URL; the vectors stay in Chroma.
@@ -106,6 +112,7 @@ async def open_stores(settings: Settings, stack: AsyncExitStack) -> OpenedStores
     links = await _started(stack, learned.links)
     # The outbox lives in the primary store (SQLite or Postgres), even when history is in Redis.
     outbox = await _started(stack, learned.outbox)
+    queue = await _queue(settings, redis, history, outbox, stack)
     stores = Stores(
         history=history,
         dedup=dedup,
@@ -115,7 +122,7 @@ async def open_stores(settings: Settings, stack: AsyncExitStack) -> OpenedStores
         journal=journal,
         kb=kb,
         links=links,
-        outbox=outbox,
+        outbox=outbox if queue is None else queue,
         locks=locks,
     )
     return OpenedStores(
@@ -126,31 +133,58 @@ async def open_stores(settings: Settings, stack: AsyncExitStack) -> OpenedStores
         db=db,
         embedder=embedder,
         postgres=pg,
+        redis=redis,
+        queue=queue,
     )
+
+
+async def _redis(settings: Settings, stack: AsyncExitStack) -> Redis | None:
+    if not settings.redis_url:
+        return None
+    client = redis_client(settings.redis_url)
+    stack.push_async_callback(client.aclose)
+    await client.ping()  # fail at start, with the URL's host named, not mid-turn
+    _log.info("hot stores on redis at %s", urlparse(settings.redis_url).hostname)
+    return client
+
+
+async def _queue(
+    settings: Settings,
+    redis: Redis | None,
+    history: HistoryStore,
+    tombstones: Outbox,
+    stack: AsyncExitStack,
+) -> RedisJobQueue | None:
+    if redis is None:
+        return None
+    queue = RedisJobQueue(redis, history=history, tombstones=tombstones, lease_s=settings.engine.jobs.lease_s)
+    return await _started(stack, queue)
 
 
 def redis_client(url: str) -> Redis:
     """A client that fails fast when Redis is away: redis-py's default of ten retries with
     back-off made every call of every message wait seconds on a stopped server. The engine
     treats a failure as an outage (answer without the store, logged once) instead."""
-    return Redis.from_url(
+    # A blocking pool: redis-py's default pool (100 connections) raises MaxConnectionsError
+    # when more commands are in flight, which 200 concurrent turns reached (each holds a session
+    # lock's renewal besides its dedup, limits and queue calls); this one waits for a connection.
+    pool = BlockingConnectionPool.from_url(
         url,
+        max_connections=REDIS_MAX_CONNECTIONS,
+        timeout=5.0,
         retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=2),
         socket_connect_timeout=1.0,
         socket_timeout=5.0,
     )
+    return Redis.from_pool(pool)
 
 
 async def _hot_stores(
-    settings: Settings, db: Database, pg: PostgresDatabase | None, stack: AsyncExitStack
+    settings: Settings, db: Database, pg: PostgresDatabase | None, stack: AsyncExitStack, client: Redis | None
 ) -> tuple[HistoryStore, EventDedup, RateLimiter, SessionLocks | None]:
     """History, dedup, rate limits (and cross-process session locks): Redis when REDIS_URL is set,
     else the relational store (Postgres with DATABASE_URL, else SQLite)."""
-    if settings.redis_url:
-        client = redis_client(settings.redis_url)
-        stack.push_async_callback(client.aclose)
-        await client.ping()  # fail at start, with the URL's host named, not mid-turn
-        _log.info("hot stores on redis at %s", urlparse(settings.redis_url).hostname)
+    if client is not None:
         return (
             await _started(stack, RedisHistoryStore(client)),
             await _started(stack, RedisEventDedup(client)),

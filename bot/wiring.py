@@ -6,8 +6,10 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
 from bot.config import Settings
+from bot.roles import Role, process_name, runs_worker
 from bot.stores import OpenedStores
 from bot.tools import open_tools
+from memory.redis.roles import RedisLeaderLease
 from persona.bindings import PersonaBindings
 from persona.engine import PersonaEngine, utc_now
 from persona.learning.facts import FactLearner
@@ -16,6 +18,7 @@ from persona.learning.scheduler import JournalScheduler
 from persona.memory_links import MemoryPageLinks
 from persona.observation import TurnObserver
 from persona.personas import PersonaCatalog, PersonaSpec, load_catalog
+from persona.post_turn import TurnJobs
 from persona.providers.base import LLMProvider
 from persona.providers.config import (
     ProviderConfig,
@@ -23,6 +26,7 @@ from persona.providers.config import (
     default_provider_configs,
     named_configs,
 )
+from persona.queue_worker import QueueWorker
 from persona.tools.registry import ToolRegistry
 from persona.usage import UsageRecorder
 
@@ -35,6 +39,7 @@ class BuiltEngine:
     scheduler: JournalScheduler
     bindings: PersonaBindings
     tools: ToolRegistry  # the reminder tools join it once the assistant's book exists
+    worker: QueueWorker | None = None  # runs the shared queue's jobs here (REDIS_URL, worker role)
 
 
 def provider_configs(settings: Settings) -> list[ProviderConfig]:
@@ -54,6 +59,9 @@ def provider_configs(settings: Settings) -> list[ProviderConfig]:
 def provider_is_configured(config: ProviderConfig) -> bool:
     """A key, or a base URL (local servers such as Ollama need no key)."""
     return config.api_key is not None or config.base_url is not None
+
+
+JOURNAL_LEASE_S = 15.0  # a dead journal leader is replaced within this long
 
 
 class _Chains:
@@ -76,6 +84,7 @@ async def build_engine(
     settings: Settings,
     opened: OpenedStores,
     stack: AsyncExitStack,
+    role: Role = "all",
     *,
     observer: TurnObserver | None = None,
     memory_links: MemoryPageLinks | None = None,
@@ -133,13 +142,59 @@ async def build_engine(
         tools=tools,
         observer=observer,
         memory_links=memory_links,
+        run_post_turn=opened.queue is None,  # with the shared queue, workers run it
     )
     await engine.start()
     stack.push_async_callback(engine.close)
-    scheduler = JournalScheduler(journaler=journaler, reflector=reflector, settings=learning, clock=utc_now)
-    await scheduler.start()
-    # Closed before the engine (exit stack order): no journal writing races the final drain.
-    stack.push_async_callback(scheduler.close)
+    hooks = (facts, journaler)
+    worker = await _start_worker(settings, opened, stack, TurnJobs(stores=opened.stores, hooks=hooks), role)
+    scheduler = _scheduler(settings, opened, journaler, reflector)
+    if runs_worker(role):
+        await scheduler.start()
+        # Closed before the engine (exit stack order): no journal writing races the final drain.
+        stack.push_async_callback(scheduler.close)
     return BuiltEngine(
-        engine=engine, registry=registry, catalog=catalog, scheduler=scheduler, bindings=bindings, tools=tools
+        engine=engine,
+        registry=registry,
+        catalog=catalog,
+        scheduler=scheduler,
+        bindings=bindings,
+        tools=tools,
+        worker=worker,
     )
+
+
+def _scheduler(
+    settings: Settings, opened: OpenedStores, journaler: Journaler, reflector: Reflector
+) -> JournalScheduler:
+    """With Redis, several processes may run it: one leader lease decides who writes."""
+    lease = None
+    if opened.redis is not None:
+        lease = RedisLeaderLease(opened.redis, name="journal", holder=process_name(), ttl_s=JOURNAL_LEASE_S)
+    return JournalScheduler(
+        journaler=journaler,
+        reflector=reflector,
+        settings=settings.learning,
+        clock=utc_now,
+        lease=lease,
+        lease_renew_s=JOURNAL_LEASE_S / 3,
+    )
+
+
+async def _start_worker(
+    settings: Settings, opened: OpenedStores, stack: AsyncExitStack, jobs: TurnJobs, role: Role
+) -> QueueWorker | None:
+    if opened.queue is None or not runs_worker(role):
+        return None
+    worker = QueueWorker(
+        leases=opened.queue,
+        tombstones=opened.queue,
+        execute=jobs.execute,
+        forget_again=jobs.forget_again,
+        settings=settings.engine.jobs,
+        name=process_name(),
+        lease_s=settings.engine.jobs.lease_s,
+    )
+    await worker.start()
+    stack.push_async_callback(worker.close, settings.engine.jobs.drain_timeout_s)
+    return worker

@@ -83,6 +83,7 @@ class PersonaEngine:
         tools: ToolRegistry | None = None,
         observer: TurnObserver | None = None,
         memory_links: MemoryPageLinks | None = None,
+        run_post_turn: bool = True,  # False: a shared queue's workers run it (persona.queue_worker)
     ) -> None:
         self.settings = settings or EngineSettings()
         self._observer: TurnObserver = observer or NoObserver()
@@ -111,6 +112,7 @@ class PersonaEngine:
             execute=self._turn_jobs.execute,
             forget_again=self._turn_jobs.forget_again,
             settings=jobs,
+            run_here=run_post_turn,
         )
         self._outages = Outages(self.stats, probe_interval_s=self.settings.outage_probe_s)
         self._claims = EventClaims(stores.dedup, self._outages, _claim_settings(self.settings))

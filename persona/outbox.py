@@ -70,7 +70,11 @@ class PostTurnWork:
         forget_again: ForgetAgain,
         settings: JobSettings,
         clock: Callable[[], float] = time.time,
+        run_here: bool = True,
     ) -> None:
+        # False when a shared queue's workers run the jobs (`persona.queue_worker`): this
+        # process only records them.
+        self._run_here = run_here
         self._outbox = outbox
         self._queue = queue
         self._execute = execute
@@ -91,7 +95,7 @@ class PostTurnWork:
     async def start(self) -> None:
         """Resume what the outbox holds: queued now as far as the queue has room, the rest fed
         in the background as it drains."""
-        if self._tasks or self._closed:
+        if self._tasks or self._closed or not self._run_here:
             return
         await self._finish_forgets()
         try:
@@ -138,7 +142,7 @@ class PostTurnWork:
         """History and jobs, durable together; then the jobs are queued (never waiting for room)."""
         await self._outbox.commit(turns, jobs)
         self.stats["outbox.committed"] += len(jobs)
-        for job in jobs:
+        for job in jobs if self._run_here else ():
             await self._hand_over(job, wait=False)
 
     async def recheck(self, owners: frozenset[str], since: float) -> None:

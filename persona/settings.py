@@ -40,6 +40,9 @@ class JobSettings(BaseModel):
     postpone_base_s: float = Field(default=5.0, gt=0)
     postpone_max_s: float = Field(default=300.0, gt=0)
     transient_postpones: int = Field(default=5, ge=0)
+    # With REDIS_URL: how long a worker holds a job without renewing before another may take it
+    # (a dead worker's jobs run again this long after it died; a failed job is retried after it).
+    lease_s: float = Field(default=30.0, gt=0)
 
 
 class ToolSettings(BaseModel):

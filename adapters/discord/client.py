@@ -140,7 +140,9 @@ class DiscordAdapter:
             "on_setup": self._setup,
         }
         client: discord.Client
-        if self._settings.auto_shard:
+        if self._settings.shard_ids is not None:
+            options["shard_ids"] = list(self._settings.shard_ids)
+        if self._settings.auto_shard or self._settings.shard_ids is not None:
             client = _ShardedClient(shard_count=self._settings.shard_count, **options)
         else:
             client = _Client(**options)

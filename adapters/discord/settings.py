@@ -47,6 +47,9 @@ class DiscordSettings(BaseModel):
     token: SecretStr
     auto_shard: bool = False  # AutoShardedClient; shard_count None lets Discord choose
     shard_count: int | None = None
+    # This process's shards of `shard_count` (`familiar run --shard-ids 0,1 --shard-count 4`): the
+    # others run in other gateway processes. None: every shard here.
+    shard_ids: list[int] | None = None
     allow_bots: bool = False  # answer other bots (and webhooks); off prevents bot-to-bot loops
     admin_user_ids: list[int] = Field(default_factory=list)
     admin_role_ids: list[int] = Field(default_factory=list)

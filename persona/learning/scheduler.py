@@ -7,6 +7,11 @@ due work at the injected clock's time, so tests drive it explicitly without wait
 `start()` first restores the conversations a previous run left pending (Journaler.restore),
 so the first deadline already counts them: those whose quiet gap passed during the downtime
 are written at once. `close()` lets a round under way finish (bounded), then stops the task.
+
+Several processes (workers sharing Redis): each notes its own turns into the shared drafts, and
+only the holder of the leader lease (`memory.queue.LeaderLease`) writes. The leader renews it
+every `lease_renew_s` and then reads the drafts again, so conversations noted by another process
+are written by it too; another process takes over within one lease of the leader dying.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import logging
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
+from memory.queue import LeaderLease
 from persona.learning.journal import Journaler, Reflector
 from persona.learning.settings import LearningSettings
 
@@ -36,7 +42,11 @@ class JournalScheduler:
         reflector: Reflector,
         settings: LearningSettings,
         clock: Callable[[], datetime],
+        lease: LeaderLease | None = None,
+        lease_renew_s: float = 5.0,
     ) -> None:
+        self._lease = lease
+        self._lease_renew_s = lease_renew_s
         self._journaler = journaler
         self._reflector = reflector
         self._settings = settings
@@ -69,6 +79,9 @@ class JournalScheduler:
             await asyncio.wait_for(task, timeout=_CLOSE_GRACE_S)  # cancels it on timeout
         except TimeoutError:
             _log.warning("journal round still running after %ss: cancelled", _CLOSE_GRACE_S)
+        if self._lease is not None:
+            with contextlib.suppress(Exception):  # it lapses by itself when Redis is away
+                await self._lease.release()
 
     async def run_due(self) -> int:
         """Write every entry and reflection due now; returns how many were written."""
@@ -89,7 +102,12 @@ class JournalScheduler:
 
     async def _run(self) -> None:
         while not self._stopping.is_set():
+            if not await self._leading():
+                await self._sleep(self._lease_renew_s)
+                continue
             wait_s = (self.next_deadline() - self._clock()).total_seconds()
+            if self._lease is not None:  # the leader renews its lease before it lapses
+                wait_s = min(wait_s, self._lease_renew_s)
             await self._sleep(min(max(wait_s, 0.0), _MAX_WAIT_S))
             if self._stopping.is_set():
                 return
@@ -101,6 +119,20 @@ class JournalScheduler:
                 # Supervision: one failed round must not end journaling for the process.
                 _log.exception("journal round failed; retrying in %ss", _ERROR_BACKOFF_S)
                 await self._sleep(_ERROR_BACKOFF_S)
+
+    async def _leading(self) -> bool:
+        """This process writes the journal (always, without a lease); as leader, the drafts other
+        processes noted since the last round are scheduled here too."""
+        if self._lease is None:
+            return True
+        try:
+            if not await self._lease.hold():
+                return False
+            await self._journaler.restore()
+        except Exception:  # Redis or the drafts store is away: write nothing until it is back
+            _log.warning("journal leader lease unavailable", exc_info=True)
+            return False
+        return True
 
     async def _sleep(self, seconds: float) -> None:
         """Until `seconds` pass or activity wakes us, whichever comes first."""

@@ -5,11 +5,17 @@ Point discord.py at it with `patch_discord_py(fake)` (sets `discord.http.Route.B
 callable. The gateway speaks plain JSON text frames: HELLO, heartbeat ACKs, READY + GUILD_CREATE on
 IDENTIFY, RESUMED (replaying missed events) on RESUME, op 7 RECONNECT on request. REST calls are
 recorded in `requests` so tests can assert exactly what the bot sent, `allowed_mentions` included.
+
+Shards: `FakeDiscord(shard_count=3)` serves one guild per shard (`guild_ids`, each with its
+channel at `channel_of(guild)`), accepts one connection per shard (IDENTIFY's `shard`), and
+sends each guild's events only over its shard's connection, as Discord routes
+`(guild_id >> 22) % shard_count`; DMs go to shard 0.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
@@ -57,8 +63,8 @@ def member(user_payload: Json, roles: tuple[int, ...] = ()) -> Json:
             "deaf": False, "mute": False, "flags": 0, "nick": None}  # fmt: skip
 
 
-def text_channel(channel_id: int, name: str) -> Json:
-    return {"id": str(channel_id), "type": 0, "name": name, "position": 0, "guild_id": str(GUILD_ID),
+def text_channel(channel_id: int, name: str, guild_id: int = GUILD_ID) -> Json:
+    return {"id": str(channel_id), "type": 0, "name": name, "position": 0, "guild_id": str(guild_id),
             "permission_overwrites": [], "nsfw": False, "parent_id": None, "topic": None,
             "rate_limit_per_user": 0, "last_message_id": None}  # fmt: skip
 
@@ -68,8 +74,25 @@ HUMAN = user(USER_ID, "alice")
 OTHER_BOT = user(OTHER_BOT_ID, "otherbot", bot=True)
 
 
+def shard_of(guild_id: int, shard_count: int) -> int:
+    return (guild_id >> 22) % shard_count
+
+
+def channel_of(guild_id: int) -> int:
+    """The mention-triggered text channel of a guild (CHANNEL_ID for GUILD_ID)."""
+    return guild_id + (CHANNEL_ID - GUILD_ID)
+
+
+def _shard_guilds(shard_count: int) -> list[int]:
+    """One guild per shard, GUILD_ID first: adding 1 << 22 moves a guild to the next shard."""
+    return [GUILD_ID + (k << 22) for k in range(shard_count)]
+
+
 class FakeDiscord:
-    def __init__(self, *, app_flags: int = 1 << 18, token: str = "fake-token") -> None:
+    def __init__(self, *, app_flags: int = 1 << 18, token: str = "fake-token", shard_count: int = 1) -> None:
+        self.shard_count = shard_count
+        self.guild_ids = _shard_guilds(shard_count)
+        self._sockets: dict[int, web.WebSocketResponse] = {}  # by shard
         self.app_flags = app_flags
         self.token = token
         self.requests: list[RecordedRequest] = []
@@ -79,7 +102,7 @@ class FakeDiscord:
         self.close_identify_with: int | None = None  # e.g. 4014: disallowed intents
         self._ids = itertools.count(910000000000000000)
         self._seq = 0
-        self._events: list[tuple[int, str, Json]] = []
+        self._events: list[tuple[int, str, Json, int]] = []  # (seq, event, data, shard)
         self._ws: web.WebSocketResponse | None = None
         self._changed = asyncio.Condition()
         self._server: TestServer | None = None
@@ -117,11 +140,22 @@ class FakeDiscord:
         return (now_ms << 22) | (next(self._ids) & 0x3FFFFF)
 
     # what tests drive -------------------------------------------------------------------------
-    async def dispatch(self, event: str, data: Json) -> None:
+    async def dispatch(self, event: str, data: Json, *, shard: int | None = None) -> None:
+        """Send an event over its shard's connection (by its guild; DMs on shard 0)."""
+        if shard is None:
+            guild = data.get("guild_id") if isinstance(data, dict) else None
+            shard = shard_of(int(guild), self.shard_count) if guild else 0
         self._seq += 1
-        self._events.append((self._seq, event, data))
-        if self._ws is not None and not self._ws.closed:
-            await self._send({"op": 0, "t": event, "s": self._seq, "d": data})
+        self._events.append((self._seq, event, data, shard))
+        ws = self._sockets.get(shard)
+        if ws is not None and not ws.closed:
+            # A connection whose client was just killed may still look open: the event is lost to
+            # it, as on Discord, and kept in `_events` for a RESUME.
+            with contextlib.suppress(ConnectionResetError):
+                await self._send({"op": 0, "t": event, "s": self._seq, "d": data}, ws)
+
+    def connected_shards(self) -> set[int]:
+        return {shard for shard, ws in self._sockets.items() if not ws.closed}
 
     async def send_reconnect(self) -> None:
         """Op 7: Discord asks the client to reconnect and RESUME."""
@@ -152,6 +186,7 @@ class FakeDiscord:
         webhook_id: int | None = None,
         message_id: int | None = None,
         attachments: tuple[Json, ...] = (),
+        guild_id: int = GUILD_ID,
     ) -> Json:
         data: Json = {
             "id": str(message_id or self.next_id()), "channel_id": str(channel_id), "author": author,
@@ -160,7 +195,7 @@ class FakeDiscord:
             "attachments": list(attachments), "embeds": [], "pinned": False, "type": 0, "flags": 0,
         }  # fmt: skip
         if guild:
-            data["guild_id"] = str(GUILD_ID)
+            data["guild_id"] = str(guild_id)
             data["member"] = {k: v for k, v in member(author).items() if k != "user"}
         if webhook_id is not None:
             data["webhook_id"] = str(webhook_id)
@@ -189,65 +224,81 @@ class FakeDiscord:
         }  # fmt: skip
 
     # gateway ----------------------------------------------------------------------------------
-    async def _send(self, payload: Json) -> None:
-        assert self._ws is not None
-        await self._ws.send_str(json.dumps(payload))
+    async def _send(self, payload: Json, ws: web.WebSocketResponse | None = None) -> None:
+        target = ws if ws is not None else self._ws
+        assert target is not None
+        await target.send_str(json.dumps(payload))
 
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         self._ws = ws
-        await self._send({"op": 10, "d": {"heartbeat_interval": 45000}})
+        await self._send({"op": 10, "d": {"heartbeat_interval": 45000}}, ws)
         async for frame in ws:
             if frame.type is not WSMsgType.TEXT:
                 continue
             payload = json.loads(frame.data)
-            await self._on_gateway_op(payload["op"], payload.get("d"))
+            await self._on_gateway_op(ws, payload["op"], payload.get("d"))
         return ws
 
-    async def _on_gateway_op(self, op: int, data: Any) -> None:
+    async def _on_gateway_op(self, ws: web.WebSocketResponse, op: int, data: Any) -> None:
         if op == 1:
-            await self._send({"op": 11})
+            await self._send({"op": 11}, ws)
         elif op == 2:
             self.identifies += 1
             if self.close_identify_with is not None:
-                assert self._ws is not None
-                await self._ws.close(code=self.close_identify_with)
+                await ws.close(code=self.close_identify_with)
                 return
-            await self.dispatch("READY", self._ready())
-            await self.dispatch("GUILD_CREATE", self._guild())
+            shard = int((data.get("shard") or [0, 1])[0])
+            self._sockets[shard] = ws
+            await self.dispatch("READY", self._ready(shard), shard=shard)
+            for guild_id in self._guilds_of(shard):
+                await self.dispatch("GUILD_CREATE", self._guild(guild_id), shard=shard)
         elif op == 6:
             self.resumes += 1
-            await self._resume(int(data["seq"] or 0))
+            shard = int(str(data.get("session_id", "fake-session-0")).rsplit("-", 1)[-1] or 0)
+            self._sockets[shard] = ws
+            await self._resume(int(data["seq"] or 0), shard)
         await self._notify()
 
-    async def _resume(self, last_seq: int) -> None:
-        missed = [(t, d) for s, t, d in self._events if s > last_seq]
+    async def _resume(self, last_seq: int, shard: int = 0) -> None:
+        missed = [(t, d) for s, t, d, on in self._events if s > last_seq and on == shard]
         for event, data in missed:
-            await self.dispatch(event, data)
-        await self.dispatch("RESUMED", {})
+            await self.dispatch(event, data, shard=shard)
+        await self.dispatch("RESUMED", {}, shard=shard)
         for event, data in self.redeliver_on_resume:
             await self.dispatch(event, data)
         self.redeliver_on_resume = []
 
-    def _ready(self) -> Json:
+    def _guilds_of(self, shard: int) -> list[int]:
+        return [g for g in self.guild_ids if shard_of(g, self.shard_count) == shard]
+
+    def _guild_of_channel(self, channel_id: int) -> int:
+        for guild_id in self.guild_ids:
+            if channel_id in (channel_of(guild_id), channel_of(guild_id) + 1):
+                return guild_id
+        return GUILD_ID
+
+    def _ready(self, shard: int = 0) -> Json:
+        guilds = [{"id": str(g), "unavailable": True} for g in self._guilds_of(shard)]
         return {
-            "v": 10, "user": BOT_USER, "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
-            "session_id": "fake-session", "resume_gateway_url": self.gateway_url, "shard": [0, 1],
+            "v": 10, "user": BOT_USER, "guilds": guilds, "session_id": f"fake-session-{shard}",
+            "resume_gateway_url": self.gateway_url, "shard": [shard, self.shard_count],
             "application": {"id": str(APP_ID), "flags": self.app_flags}, "private_channels": [],
             "relationships": [],
         }  # fmt: skip
 
-    def _guild(self) -> Json:
-        everyone = {"id": str(GUILD_ID), "name": "@everyone", "permissions": "2248473465835073",
+    def _guild(self, guild_id: int = GUILD_ID) -> Json:
+        everyone = {"id": str(guild_id), "name": "@everyone", "permissions": "2248473465835073",
                     "position": 0, "color": 0, "hoist": False, "managed": False, "mentionable": False,
                     "flags": 0}  # fmt: skip
         admin = {**everyone, "id": str(ADMIN_ROLE_ID), "name": "admins", "position": 1}
         members = [member(BOT_USER), member(HUMAN), member(OTHER_BOT)]
+        channels = [text_channel(channel_of(guild_id), "general", guild_id),
+                    text_channel(channel_of(guild_id) + 1, "open", guild_id)]  # fmt: skip
         return {
-            "id": str(GUILD_ID), "name": "Test Guild", "owner_id": str(USER_ID), "unavailable": False,
-            "member_count": len(members), "large": False, "joined_at": TIMESTAMP,
-            "channels": [text_channel(CHANNEL_ID, "general"), text_channel(OPEN_CHANNEL_ID, "open")],
+            "id": str(guild_id), "name": "Test Guild", "owner_id": str(USER_ID), "unavailable": False,
+            "member_count": len(members), "large": False, "joined_at": TIMESTAMP, "channels": channels,
             "threads": [], "roles": [everyone, admin], "members": members, "emojis": [], "stickers": [],
             "features": [], "voice_states": [], "presences": [], "stage_instances": [],
             "guild_scheduled_events": [], "premium_tier": 0, "mfa_level": 0, "verification_level": 0,
@@ -310,14 +361,15 @@ class FakeDiscord:
 
     async def _gateway_bot(self, _: web.Request) -> web.Response:
         limits = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
-        return _json({"url": self.gateway_url, "shards": 1, "session_start_limit": limits})
+        return _json({"url": self.gateway_url, "shards": self.shard_count, "session_start_limit": limits})
 
     async def _create_message(self, request: web.Request) -> web.Response:
         recorded = await self._record(request)
         body = recorded.json or {}
         channel_id = int(request.match_info["cid"])
         data = self.message(content=body.get("content", ""), author=BOT_USER, channel_id=channel_id,
-                            guild=channel_id != DM_CHANNEL_ID)  # fmt: skip
+                            guild=channel_id != DM_CHANNEL_ID,
+                            guild_id=self._guild_of_channel(channel_id))  # fmt: skip
         if "message_reference" in body:
             data["message_reference"] = body["message_reference"]
             data["type"] = 19

@@ -1,0 +1,86 @@
+"""kill -9 of gateways mid-turn and of workers mid-job, under a scripted load, in real processes.
+
+Three gateway processes (one Discord shard each, behind the sharded fake) and two learning
+workers share one redis-server and one Chroma server; the relational stores come from one
+fixture (`store_env`). While six people talk, a gateway and then a worker are killed and
+restarted, alternately. Afterwards: every reply a person saw is in history and long-term memory
+(0 lost), no message got two replies, and every journal entry was written once.
+More rounds: `python -m bench.scale_kill`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from tests.bot.scale_support import (
+    chaos,
+    child_env,
+    cluster,
+    load,
+    outcome,
+    responder,
+    settings_file,
+    wait_drained,
+)
+from tests.support.chroma_server import ChromaServer
+from tests.support.discord_fake import FakeDiscord
+from tests.support.llm_server import LLMServer, llm_server
+
+__all__ = ["llm_server"]
+
+pytestmark = pytest.mark.redis
+KILL_ROUNDS = 2  # a gateway, then a worker (more rounds: python -m bench.scale_kill)
+
+
+@pytest.fixture
+def store_env(tmp_path: Path) -> dict[str, str]:
+    """Where every process keeps the relational stores: one SQLite data directory (WAL) on this
+    host until the Postgres stores are merged, then DATABASE_URL here."""
+    return {"FAMILIAR_DATA_DIR": str(tmp_path / "data")}
+
+
+@pytest.fixture
+async def sharded_discord() -> AsyncIterator[FakeDiscord]:
+    fake = FakeDiscord(shard_count=3)
+    await fake.start()
+    try:
+        yield fake
+    finally:
+        await fake.close()
+
+
+async def test_killing_gateways_and_workers_loses_no_seen_reply_and_answers_nothing_twice(
+    *,
+    sharded_discord: FakeDiscord,
+    llm_server: LLMServer,
+    redis_client: Redis,
+    redis_server: str,
+    store_env: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    llm_server.set_responder(responder())
+    config = await asyncio.to_thread(settings_file, tmp_path / "familiar.yaml", llm_server)
+    async with ChromaServer(tmp_path / "chroma") as chroma:
+        env = child_env(llm_server, config, redis_server, f"http://{chroma.host}:{chroma.port}", store_env)
+        async with cluster(sharded_discord, llm_server, env=env, cwd=tmp_path) as running:
+            talking = asyncio.create_task(load(sharded_discord, per_guild=2, lines=5), name="scripted-load")
+            await chaos(running, rounds=KILL_ROUNDS, rng=random.Random(11))
+            said = await talking
+            await wait_drained(redis_client, Path(store_env["FAMILIAR_DATA_DIR"]))
+            await running.stop_all()
+        result = await outcome(sharded_discord, redis_client, Path(store_env["FAMILIAR_DATA_DIR"]), said)
+
+    print(f"\n{result} kills={dict(running.kills)}")
+    assert running.kills == {"gateway": 1, "worker": 1}
+    assert result.seen == len(said) == 30  # every line was answered in the end
+    assert result.lost_from_history == []
+    assert result.lost_from_memory == []
+    assert result.answered_twice == []
+    assert result.journal_entries > 0
+    assert result.journal_written_twice == []
