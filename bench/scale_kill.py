@@ -50,9 +50,9 @@ async def measure(args: argparse.Namespace) -> None:
                 talking = asyncio.create_task(load(fake, per_guild=args.per_guild, lines=args.lines))
                 await chaos(running, rounds=args.rounds, rng=random.Random(args.seed))
                 said = await talking
-                await wait_drained(client, data_dir, seconds=300)
+                await wait_drained(client, {"FAMILIAR_DATA_DIR": str(data_dir)}, seconds=300)
                 await running.stop_all()
-            result = await outcome(fake, client, data_dir, said)
+            result = await outcome(fake, client, {"FAMILIAR_DATA_DIR": str(data_dir)}, said)
             await client.aclose()
         await fake.close()
     print("| kills (gateway, worker) | lines said | replies seen | lost from history | lost from memory"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import Coroutine
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlparse
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -56,6 +59,8 @@ class OpenedStores:
 
 
 _T = TypeVar("_T", bound=_Startable)
+# Longer than any one add takes (embedding a batch, then three writes), short of a restart loop.
+RECONCILE_SETTLE_S = 20.0
 
 
 async def _started(stack: AsyncExitStack, thing: _T) -> _T:
@@ -101,8 +106,13 @@ async def open_stores(settings: Settings, stack: AsyncExitStack) -> OpenedStores
     # Item rows and the lexical index in Postgres with DATABASE_URL; the vectors stay in Chroma.
     memory = await _started(stack, HybridMemory(db=pg or db, vectors=vectors, embedder=embedder))
     # Before the engine resumes any add from the outbox: index entries a kill left without
-    # their item row go, and the resumed add writes them again.
-    await memory.reconcile()
+    # their item row go, and the resumed add writes them again. With the shared queue, workers in
+    # other processes may be mid-add right now: only what stays orphaned for a while goes, in the
+    # background (an orphan costs a little space, never a wrong answer: search reads rows).
+    if redis is None:
+        await memory.reconcile()
+    else:
+        await _in_background(stack, memory.reconcile(settle_s=RECONCILE_SETTLE_S), "reconcile-memory")
     journal_files = JournalFiles(settings.data_dir)
     stack.push_async_callback(journal_files.close)
     learned = learned_stores(db, pg, history=history, files=journal_files)
@@ -136,6 +146,26 @@ async def open_stores(settings: Settings, stack: AsyncExitStack) -> OpenedStores
         redis=redis,
         queue=queue,
     )
+
+
+async def _in_background(stack: AsyncExitStack, work: Coroutine[Any, Any, object], name: str) -> None:
+    """Start-up work that may wait: a named task, cancelled and awaited when `stack` closes; a
+    failure is logged, never raised into whoever closes the stack."""
+
+    async def guarded() -> None:
+        try:
+            await work
+        except Exception:
+            _log.exception("%s failed", name)
+
+    task = asyncio.create_task(guarded(), name=name)
+
+    async def stop() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    stack.push_async_callback(stop)
 
 
 async def _redis(settings: Settings, stack: AsyncExitStack) -> Redis | None:

@@ -552,31 +552,45 @@ class HybridMemory:
         for name in names:
             await self._vectors.delete(name, where=where)
 
-    async def reconcile(self) -> int:
+    async def reconcile(self, *, settle_s: float = 0.0) -> int:
         """Remove index entries whose item row is missing; run at start, before any add.
 
         `add` writes the row last, so a kill mid-add leaves vectors and a lexical entry without
-        it (the add itself is redone from the outbox). Returns how many entries went.
+        it (the add itself is redone from the outbox). When other processes may be adding at this
+        moment (a shared queue's workers), `settle_s` > 0: only entries still without a row after
+        that long go, so an add in flight elsewhere keeps its half-written entries. Returns how
+        many entries went.
         """
         await self.start()
-        orphans = [
-            str(r[0])
-            for r in await self._db.fetchall(
-                f"SELECT doc_id FROM {_LEXICAL_NAME}_entries WHERE doc_id NOT IN (SELECT id FROM ltm_items)"
-            )
-        ]
-        await self._lexical.delete(orphans)
-        removed = len(orphans)
-        for name in await self._vectors.names(_COLLECTION_PREFIX):
-            ids = await self._vectors.ids(name)
-            known = await self._known_ids(ids)
-            missing = [i for i in ids if i not in known]
+        suspects = await self._orphans()
+        if settle_s > 0 and any(suspects.values()):
+            await asyncio.sleep(settle_s)
+            again = await self._orphans()
+            suspects = {
+                name: [i for i in ids if i in set(again.get(name, ()))] for name, ids in suspects.items()
+            }
+        lexical = suspects.pop(_LEXICAL_NAME, [])
+        await self._lexical.delete(lexical)
+        removed = len(lexical)
+        for name, missing in suspects.items():
             for start in range(0, len(missing), 1000):
                 await self._vectors.delete(name, ids=missing[start : start + 1000])
             removed += len(missing)
         if removed:
             _log.info("removed %d memory index entries left without their item by a crash", removed)
         return removed
+
+    async def _orphans(self) -> dict[str, list[str]]:
+        """Index entries without an item row: the lexical index's under its name, vectors by collection."""
+        lexical = await self._db.fetchall(
+            f"SELECT doc_id FROM {_LEXICAL_NAME}_entries WHERE doc_id NOT IN (SELECT id FROM ltm_items)"
+        )
+        found = {_LEXICAL_NAME: [str(r[0]) for r in lexical]}
+        for name in await self._vectors.names(_COLLECTION_PREFIX):
+            ids = await self._vectors.ids(name)
+            known = await self._known_ids(ids)
+            found[name] = [i for i in ids if i not in known]
+        return found
 
     async def _known_ids(self, ids: Sequence[str]) -> set[str]:
         known: set[str] = set()

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from redis.asyncio import Redis
 
 from memory.redis.history import RedisHistoryStore
@@ -269,17 +270,36 @@ async def chaos(running: Cluster, *, rounds: int, rng: random.Random, pause_s: f
 # ---- what is left afterwards --------------------------------------------------------------------
 
 
-async def wait_drained(client: Redis, data_dir: Path, seconds: float = 60.0) -> None:
+async def wait_drained(client: Redis, store_env: Mapping[str, str], seconds: float = 60.0) -> None:
     """Every queued job done and every journal draft written."""
     async with asyncio.timeout(seconds):
         # Polling: the queue and the drafts live in other processes' stores, with nothing to await.
-        while await client.xlen("familiar:queue:jobs") or await asyncio.to_thread(_drafts_left, data_dir):  # noqa: ASYNC110
+        drafts = "SELECT COUNT(*) FROM journal_drafts"
+        while await client.xlen("familiar:queue:jobs") or await _scalar(store_env, drafts):  # noqa: ASYNC110
             await asyncio.sleep(0.2)
 
 
-def _drafts_left(data_dir: Path) -> int:
+async def _rows(store_env: Mapping[str, str], sql: str) -> list[tuple[Any, ...]]:
+    """Rows of the relational store the processes share: Postgres with DATABASE_URL, else the
+    SQLite file in their common data directory."""
+    url = store_env.get("DATABASE_URL")
+    if url:
+        conn = await asyncpg.connect(url)
+        try:
+            return [tuple(row) for row in await conn.fetch(sql)]
+        finally:
+            await conn.close()
+    return await asyncio.to_thread(_sqlite_rows, Path(store_env["FAMILIAR_DATA_DIR"]), sql)
+
+
+def _sqlite_rows(data_dir: Path, sql: str) -> list[tuple[Any, ...]]:
     with contextlib.closing(sqlite3.connect(data_dir / "familiar.db", timeout=10)) as db:
-        return int(db.execute("SELECT COUNT(*) FROM journal_drafts").fetchone()[0])
+        return list(db.execute(sql))
+
+
+async def _scalar(store_env: Mapping[str, str], sql: str) -> int:
+    [(value,)] = await _rows(store_env, sql)
+    return int(value)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -292,12 +312,15 @@ class Outcome:
     journal_written_twice: list[str]
 
 
-async def outcome(fake: FakeDiscord, client: Redis, data_dir: Path, said: list[Said]) -> Outcome:
+async def outcome(
+    fake: FakeDiscord, client: Redis, store_env: Mapping[str, str], said: list[Said]
+) -> Outcome:
     shown = [s for s in said if seen(fake, s.mark)]
     history = await RedisHistoryStore(client).export(frozenset(s.author for s in said))
     in_history = "\n".join(t.text for t in history)
-    in_memory = "\n".join(await asyncio.to_thread(_memory_texts, data_dir))
-    entries, files = await asyncio.to_thread(_journal, data_dir)
+    in_memory = "\n".join(row[0] for row in await _rows(store_env, "SELECT text FROM ltm_items"))
+    entries = [row[0] for row in await _rows(store_env, "SELECT id FROM journal WHERE kind = 'entry'")]
+    files = await asyncio.to_thread(_journal_marks, Path(store_env["FAMILIAR_DATA_DIR"]))
     in_files = Counter(files)
     return Outcome(
         seen=len(shown),
@@ -315,15 +338,8 @@ def _both(mark: str, text: str) -> bool:
     return f"here is line {mark} " in text and bool(re.search(rf"Noted [^\n]*\b{mark}\b", text))
 
 
-def _memory_texts(data_dir: Path) -> list[str]:
-    with contextlib.closing(sqlite3.connect(data_dir / "familiar.db", timeout=10)) as db:
-        return [row[0] for row in db.execute("SELECT text FROM ltm_items")]
-
-
-def _journal(data_dir: Path) -> tuple[list[str], list[str]]:
-    with contextlib.closing(sqlite3.connect(data_dir / "familiar.db", timeout=10)) as db:
-        entries = [row[0] for row in db.execute("SELECT id FROM journal WHERE kind = 'entry'")]
+def _journal_marks(data_dir: Path) -> list[str]:
     marks = []
     for path in sorted((data_dir / "journal").rglob("*.md")):
         marks += re.findall(r"<!-- journal-entry: (journal:[^ ]+) -->", path.read_text())
-    return entries, marks
+    return marks

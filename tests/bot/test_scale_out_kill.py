@@ -39,10 +39,10 @@ KILL_ROUNDS = 2  # a gateway, then a worker (more rounds: python -m bench.scale_
 
 
 @pytest.fixture
-def store_env(tmp_path: Path) -> dict[str, str]:
-    """Where every process keeps the relational stores: one SQLite data directory (WAL) on this
-    host until the Postgres stores are merged, then DATABASE_URL here."""
-    return {"FAMILIAR_DATA_DIR": str(tmp_path / "data")}
+def store_env(tmp_path: Path, postgres_url: str) -> dict[str, str]:
+    """Where every process keeps the relational stores: one Postgres database (the data directory
+    holds only each process's journal Markdown mirror)."""
+    return {"FAMILIAR_DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": postgres_url}
 
 
 @pytest.fixture
@@ -72,9 +72,9 @@ async def test_killing_gateways_and_workers_loses_no_seen_reply_and_answers_noth
             talking = asyncio.create_task(load(sharded_discord, per_guild=2, lines=5), name="scripted-load")
             await chaos(running, rounds=KILL_ROUNDS, rng=random.Random(11))
             said = await talking
-            await wait_drained(redis_client, Path(store_env["FAMILIAR_DATA_DIR"]))
+            await wait_drained(redis_client, store_env)
             await running.stop_all()
-        result = await outcome(sharded_discord, redis_client, Path(store_env["FAMILIAR_DATA_DIR"]), said)
+        result = await outcome(sharded_discord, redis_client, store_env, said)
 
     print(f"\n{result} kills={dict(running.kills)}")
     assert running.kills == {"gateway": 1, "worker": 1}

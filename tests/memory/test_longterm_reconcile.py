@@ -4,6 +4,7 @@ sweeps every index by owner, in the person's partitions and every room's (real e
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,3 +90,23 @@ async def test_forgetting_everything_sweeps_every_index_by_owner(
 
     assert await _everything(db, index) == ({"b1"}, {"b1"})
     assert partition_token("d", ALICE) not in str(await db.fetchall("SELECT parts FROM ltm_lex_entries"))
+
+
+async def test_an_add_finishing_in_another_process_keeps_its_entries(
+    parts: tuple[Database, ChromaIndex, HybridMemory],
+) -> None:
+    # With a shared queue another process may be between an add's first write and its row when
+    # this one starts: only what is still without a row after the settle goes.
+    db, index, memory = parts
+    finishing, ghost = (
+        item("finishing", "we moved to Alder Street"),
+        item("ghost", "my alarm code is 1531x84"),
+    )
+    await _half_added(db, index, finishing)
+    await _half_added(db, index, ghost)
+    reconciling = asyncio.create_task(memory.reconcile(settle_s=0.5), name="reconcile-under-test")
+    await asyncio.sleep(0.1)
+    await memory.add([finishing])  # the other process writes its row (and rewrites its entries)
+
+    assert await reconciling == 2  # the ghost's vector and lexical entry
+    assert await _everything(db, index) == ({"finishing"}, {"finishing"})
