@@ -69,7 +69,7 @@ class _World:
             JournalEntry(
                 id="j1",
                 persona="default",
-                day=NOW.date().isoformat(),
+                day=datetime.now(UTC).date().isoformat(),  # today when run (the suite may cross midnight)
                 kind="entry",
                 text="Talked tea with Alice.",
                 scope="dm",
