@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from memory.assistant import CheckinChoice, Reminder
+from memory.assistant import Reminder
+from memory.choices_sql import SqlCheckinStore, SqlVoiceChoices
 from memory.postgres.pool import PostgresDatabase
-from memory.sqlite.reminders import COLUMNS, OPEN_STATES, epoch, from_epoch, row_to_choice, row_to_reminder
+from memory.sqlite.reminders import COLUMNS, OPEN_STATES, epoch, from_epoch, row_to_reminder
 
 _log = logging.getLogger(__name__)
 
@@ -105,62 +106,9 @@ class PostgresReminderStore:
         )
 
 
-class PostgresCheckinStore:
-    """CheckinStore on the shared pool."""
-
-    def __init__(self, db: PostgresDatabase) -> None:
-        self._db = db
-
-    async def start(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        return None
-
-    async def choose(self, choice: CheckinChoice) -> None:
-        await self._db.execute(
-            "INSERT INTO checkins (owner, platform, room_id, at_minute, enabled, last_day)"
-            " VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT (owner) DO UPDATE SET platform = excluded.platform,"
-            " room_id = excluded.room_id, at_minute = excluded.at_minute, enabled = excluded.enabled",
-            (choice.owner, choice.platform, choice.room_id, choice.at_minute, int(choice.enabled)),
-        )
-
-    async def choice(self, owner: str) -> CheckinChoice | None:
-        row = await self._db.fetchone("SELECT * FROM checkins WHERE owner = ?", (owner,))
-        return row_to_choice(row) if row is not None else None
-
-    async def enabled(self) -> list[CheckinChoice]:
-        rows = await self._db.fetchall("SELECT * FROM checkins WHERE enabled = 1 ORDER BY owner")
-        return [row_to_choice(r) for r in rows]
-
-    async def claim_day(self, owner: str, day: str) -> bool:
-        changed = await self._db.execute(
-            "UPDATE checkins SET last_day = ? WHERE owner = ? AND enabled = 1"
-            " AND (last_day IS NULL OR last_day <> ?)",
-            (day, owner, day),
-        )
-        return changed == 1
+class PostgresCheckinStore(SqlCheckinStore):
+    """CheckinStore on the shared pool (its table comes with the migrations)."""
 
 
-class PostgresVoiceChoices:
-    """VoiceChoices on the shared pool."""
-
-    def __init__(self, db: PostgresDatabase) -> None:
-        self._db = db
-
-    async def start(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        return None
-
-    async def set(self, key: str, on: bool) -> None:
-        await self._db.execute(
-            "INSERT INTO voice_choices (key, voice_on) VALUES (?, ?)"
-            " ON CONFLICT (key) DO UPDATE SET voice_on = excluded.voice_on",
-            (key, int(on)),
-        )
-
-    async def get(self, key: str) -> bool | None:
-        row = await self._db.fetchone("SELECT voice_on FROM voice_choices WHERE key = ?", (key,))
-        return bool(row["voice_on"]) if row is not None else None
+class PostgresVoiceChoices(SqlVoiceChoices):
+    """VoiceChoices on the shared pool (its table comes with the migrations)."""

@@ -14,7 +14,8 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from memory.assistant import CheckinChoice, Reminder
+from memory.assistant import Reminder
+from memory.choices_sql import SqlCheckinStore, SqlVoiceChoices
 from memory.sqlite.db import Database
 
 _log = logging.getLogger(__name__)
@@ -180,73 +181,23 @@ class SqliteReminderStore:
         return await self._db.execute(f"DELETE FROM reminders WHERE {where}", params)
 
 
-class SqliteCheckinStore:
-    """CheckinStore on the shared Database (its table is created by SqliteReminderStore's schema)."""
+class SqliteCheckinStore(SqlCheckinStore):
+    """CheckinStore on the shared Database (its table is created by the reminders schema)."""
 
     def __init__(self, db: Database) -> None:
+        super().__init__(db)
         self._db = db
 
     async def start(self) -> None:
         await self._db.ensure_schema(SCHEMA_NAME, DDL)
 
-    async def close(self) -> None:
-        return None
 
-    async def choose(self, choice: CheckinChoice) -> None:
-        await self._db.execute(
-            "INSERT INTO checkins (owner, platform, room_id, at_minute, enabled, last_day)"
-            " VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT (owner) DO UPDATE SET platform = excluded.platform,"
-            " room_id = excluded.room_id, at_minute = excluded.at_minute, enabled = excluded.enabled",
-            (choice.owner, choice.platform, choice.room_id, choice.at_minute, int(choice.enabled)),
-        )
-
-    async def choice(self, owner: str) -> CheckinChoice | None:
-        row = await self._db.fetchone("SELECT * FROM checkins WHERE owner = ?", (owner,))
-        return row_to_choice(row) if row is not None else None
-
-    async def enabled(self) -> list[CheckinChoice]:
-        rows = await self._db.fetchall("SELECT * FROM checkins WHERE enabled = 1 ORDER BY owner")
-        return [row_to_choice(r) for r in rows]
-
-    async def claim_day(self, owner: str, day: str) -> bool:
-        changed = await self._db.execute(
-            "UPDATE checkins SET last_day = ? WHERE owner = ? AND enabled = 1"
-            " AND (last_day IS NULL OR last_day <> ?)",
-            (day, owner, day),
-        )
-        return changed == 1
-
-
-def row_to_choice(row: Any) -> CheckinChoice:
-    return CheckinChoice(
-        owner=row["owner"],
-        platform=row["platform"],
-        room_id=row["room_id"],
-        at_minute=row["at_minute"],
-        enabled=bool(row["enabled"]),
-        last_day=row["last_day"],
-    )
-
-
-class SqliteVoiceChoices:
+class SqliteVoiceChoices(SqlVoiceChoices):
     """VoiceChoices on the shared Database."""
 
     def __init__(self, db: Database) -> None:
+        super().__init__(db)
         self._db = db
 
     async def start(self) -> None:
         await self._db.ensure_schema(SCHEMA_NAME, DDL)
-
-    async def close(self) -> None:
-        return None
-
-    async def set(self, key: str, on: bool) -> None:
-        await self._db.execute(
-            "INSERT INTO voice_choices (key, voice_on) VALUES (?, ?)"
-            " ON CONFLICT (key) DO UPDATE SET voice_on = excluded.voice_on",
-            (key, int(on)),
-        )
-
-    async def get(self, key: str) -> bool | None:
-        row = await self._db.fetchone("SELECT voice_on FROM voice_choices WHERE key = ?", (key,))
-        return bool(row["voice_on"]) if row is not None else None
