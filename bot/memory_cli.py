@@ -1,14 +1,19 @@
-"""`familiar memory …`: maintenance of the stored memories (re-embedding after a model change)."""
+"""`familiar memory …`: maintenance of the stored memories (re-embedding after a model change,
+moving a single-process install into the shared engines)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.move import MoveError, move
 from bot.relational import postgres_database
 from bot.stores import build_embedder, build_vectors
 from memory.chroma import ChromaIndex
@@ -72,3 +77,29 @@ async def _rebuild(
     finally:
         await kb.close()
     return items, entries
+
+
+@memory_app.command("move")
+def move_command(
+    source: Annotated[Path, typer.Option("--from", help="the data directory of the install to move")],
+) -> None:
+    """Copy everything a single-process install remembers into DATABASE_URL's Postgres, REDIS_URL's
+    Redis and CHROMA_URL's Chroma (set in the environment or .env, as the bot will run).
+
+    Stop the bot first. Nothing is removed from the source; safe to interrupt and run again.
+    """
+    try:
+        settings = load_settings()
+        moved = asyncio.run(move(settings, source, _report(Console(stderr=True))))
+    except (ConfigError, MoveError) as exc:
+        Console(stderr=True).print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    total = ", ".join(f"{n} {part}" for part, n in moved.counts.items() if n)
+    Console().print(f"Moved from {source}: {total or 'nothing (it was empty)'}.")
+
+
+def _report(console: Console) -> Callable[[str, int], None]:
+    def done(part: str, count: int) -> None:
+        console.print(f"  {part}: {count}")
+
+    return done

@@ -209,6 +209,20 @@ class HybridMemory:
         if not new:
             return
         vectors = await self._embedder.embed([_embedded_text(item, self._tuning) for item in new])
+        await self._write(new, vectors)
+
+    async def restore(self, stored: Sequence[tuple[MemoryItem, Sequence[float]]]) -> int:
+        """Items moved from another store with the vectors it kept (`familiar memory move`): the
+        same model's, so nothing is embedded again. Items already here are skipped; returns how
+        many were written."""
+        await self.start()
+        vectors = {item.id: vector for item, vector in stored}
+        new = await self._unknown([item for item, _ in stored])
+        if new:
+            await self._write(new, [vectors[item.id] for item in new])
+        return len(new)
+
+    async def _write(self, new: Sequence[MemoryItem], vectors: Sequence[Sequence[float]]) -> None:
         await self._upsert_vectors(new, vectors)
         await self._lexical.add(
             [
