@@ -39,10 +39,12 @@ def collapse_near_duplicates(
     limit: int,
     threshold: float = 0.85,
     absorb_derived: bool = True,
+    absorb_siblings: bool = False,
 ) -> list[tuple[MemoryItem, float]]:
     """The best `limit` items, skipping any whose word set overlaps a better one's by `threshold`
     (Jaccard) or more, and (with `absorb_derived`) a derived statement and the turn it came from
-    after the first of them: they say one thing twice. The kept item inherits the source ids of
+    after the first of them: they say one thing twice; with `absorb_siblings`, also two derived
+    statements learned from the same turn. The kept item inherits the source ids of
     those it absorbed, so provenance is not lost.
     """
     kept: list[tuple[MemoryItem, float, frozenset[str]]] = []
@@ -51,7 +53,7 @@ def collapse_near_duplicates(
         for index, (other, other_score, other_words) in enumerate(kept):
             union = len(words | other_words)
             same = union and len(words & other_words) / union >= threshold
-            if same or (absorb_derived and _restates(item, other)):
+            if same or (absorb_derived and _restates(item, other, siblings=absorb_siblings)):
                 sources = tuple(dict.fromkeys(other.source_ids + item.source_ids))
                 if sources != other.source_ids:
                     kept[index] = (replace(other, source_ids=sources), other_score, other_words)
@@ -63,10 +65,16 @@ def collapse_near_duplicates(
     return [(item, score) for item, score, _ in kept]
 
 
-def _restates(item: MemoryItem, other: MemoryItem) -> bool:
+def _restates(item: MemoryItem, other: MemoryItem, *, siblings: bool = False) -> bool:
     """Whether one of the two is a statement derived from the other turn (its first source id is
-    the turn's own event)."""
+    the turn's own event), or (`siblings`) both are statements learned from one same line."""
     if item.kind == other.kind:
-        return False
+        return siblings and item.kind == "derived" and _same_origin(item, other)
     derived, turn = (item, other) if item.kind == "derived" else (other, item)
     return bool(turn.source_ids) and turn.source_ids[0] in derived.source_ids
+
+
+def _same_origin(item: MemoryItem, other: MemoryItem) -> bool:
+    """One side's two statements learned from one line: same role, same first source (the line
+    each was learned from). A fact and what the persona recommended in its reply stay apart."""
+    return item.role == other.role and bool(item.source_ids) and item.source_ids[:1] == other.source_ids[:1]

@@ -37,7 +37,13 @@ from memory.longterm.rows import (
     pack_vector,
     to_row,
 )
-from memory.longterm.subject import from_persona_view, names_as_pronouns, question_side, without_names
+from memory.longterm.subject import (
+    Side,
+    from_persona_view,
+    names_as_pronouns,
+    question_side,
+    without_names,
+)
 from memory.longterm.tuning import RetrievalTuning
 from memory.postgres.lexical import PostgresLexicalIndex
 from memory.postgres.pool import PostgresDatabase
@@ -310,6 +316,22 @@ class HybridMemory:
         # items that no ranking liked.
         shortlist = sorted(scores, key=scores.__getitem__, reverse=True)[: max(6 * query.k, 60)]
         items = await self._load(shortlist)
+        scored = self._score(items, scores, query, side)
+        collapsed = collapse_near_duplicates(
+            scored,
+            limit=query.k,
+            threshold=tuning.duplicate_threshold,
+            absorb_derived=tuning.absorb_derived,
+            absorb_siblings=tuning.absorb_siblings,
+        )
+        return [MemoryHit(item=item, score=score) for item, score in collapsed]
+
+    def _score(
+        self, items: Sequence[MemoryItem], scores: dict[str, float], query: MemoryQuery, side: Side | None
+    ) -> list[tuple[MemoryItem, float]]:
+        """The visible, not-future items with their fused score, side and kind weights and recency
+        bonus, best first."""
+        tuning = self._tuning
         now_s = epoch(query.now)
         scored: list[tuple[MemoryItem, float]] = []
         for item in items:
@@ -324,15 +346,14 @@ class HybridMemory:
                 half_life_days=tuning.recency_half_life_days,
                 k=tuning.rrf_k,
             )
-            weight = 1.0 if side is None or item.role == side else tuning.other_side_weight
-            if item.kind == "derived":
-                weight *= tuning.derived_weight
-            scored.append((item, scores[item.id] * weight + bonus))
+            scored.append((item, scores.get(item.id, 0.0) * self._weight(item, side) + bonus))
         scored.sort(key=lambda pair: pair[1], reverse=True)
-        collapsed = collapse_near_duplicates(
-            scored, limit=query.k, threshold=tuning.duplicate_threshold, absorb_derived=tuning.absorb_derived
-        )
-        return [MemoryHit(item=item, score=score) for item, score in collapsed]
+        return scored
+
+    def _weight(self, item: MemoryItem, side: Side | None) -> float:
+        tuning = self._tuning
+        weight = 1.0 if side is None or item.role == side else tuning.other_side_weight
+        return weight * tuning.derived_weight if item.kind == "derived" else weight
 
     async def _rankings(
         self,
@@ -354,20 +375,21 @@ class HybridMemory:
             async with asyncio.TaskGroup() as group:
                 small = group.create_task(self._visible_rows(visibility, limit=tuning.exact_scan_limit))
                 embedded = group.create_task(self._embedder.embed([dense_text]))
-            rows, embedding = small.result(), embedded.result()[0]
+            rows, embedding = small.result(), embedded.result()
             if rows is not None:
-                return exact_rankings(rows, embedding, n, bounds)
+                return exact_rankings(rows, embedding[0], n, bounds)
             if bounds is None:
-                return [[i for i, _ in await self._dense(embedding, collections, n)]]
-            return await self._dense_with_interval(embedding, collections, visibility, n, bounds)
+                return [[i for i, _ in await self._dense(embedding[0], collections, n)]]
+            return await self._dense_with_interval(embedding[0], collections, visibility, n, bounds)
 
         async with asyncio.TaskGroup() as group:
             dense = group.create_task(dense_lists())
             lexical = group.create_task(self._lex(text, tokens, n, bounds))
         lexical_anywhere, lexical_inside = lexical.result()
-        rankings = [(tuning.dense_weight, dense.result()[0]), (tuning.lexical_weight, lexical_anywhere)]
+        dense_found = dense.result()
+        rankings = [(tuning.dense_weight, dense_found[0]), (tuning.lexical_weight, lexical_anywhere)]
         if bounds is not None:
-            rankings.append((tuning.time_weight, dense.result()[1]))
+            rankings.append((tuning.time_weight, dense_found[1]))
             rankings.append((tuning.time_weight, lexical_inside))
         return rankings
 

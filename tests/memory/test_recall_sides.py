@@ -221,3 +221,29 @@ async def test_a_question_naming_the_person_finds_their_line_not_the_greetings(m
     assert await top(memory, "What sport does Alice do?") == "m1"
     assert await top(memory, "Who does Alice go climbing with?") == "m1"
     assert await top(memory, "How is Alice's work going?") == "a4"
+
+
+async def test_two_statements_learned_from_one_turn_take_one_place(memory: HybridMemory) -> None:
+    """What was learned from one line is shown once, so the next place goes to another memory."""
+    await memory.add(
+        [
+            said("a5", "user", "We adopted a beagle puppy last weekend, his name is Max!", 20),
+            said("a6", "user", "Ugh, Max chewed through my new sneakers this morning.", 2),
+        ]
+    )
+    await memory.add(
+        [
+            derived_item(
+                key=f"fact:{n}",
+                owner=ALICE,
+                scope=DM_SCOPE,
+                text=text,
+                said_by_persona=False,
+                created_at=NOW - timedelta(days=20),
+                source_ids=("ev-a5",),
+            )
+            for n, text in enumerate(("I adopted a beagle puppy named Max.", "I have a dog called Max."))
+        ]
+    )
+    hits = await memory.search(ask("What do you know about my dog Max?", k=2))
+    assert {s for h in hits for s in h.item.source_ids} == {"ev-a5", "ev-a6"}
