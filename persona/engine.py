@@ -42,6 +42,7 @@ from persona.post_turn import TurnJobs
 from persona.prompt import build_prompt
 from persona.providers.base import ChatRequest, ChatResult, LLMProvider, ProviderError
 from persona.providers.friendly import friendly_message, interrupted_message
+from persona.resumed import answered_before
 from persona.sessions import Pending, SessionSlots
 from persona.settings import EngineSettings
 from persona.storing import history_turns, message_text, message_turn
@@ -176,6 +177,12 @@ class PersonaEngine:
             self.stats["turns.duplicate"] += 1
             return replace(refused, outcome=TurnOutcome.DUPLICATE)
         if claim is Claim.RESUMED:
+            if await answered_before(self._stores.history, message):
+                self.stats["turns.duplicate"] += 1
+                _log.info("%s was answered before its process died (its turn is in history)", key)
+                self._claims.mark_answered([key])
+                await self._claims.settle(key, interrupted=False)
+                return replace(refused, outcome=TurnOutcome.DUPLICATE)
             self.stats["turns.resumed"] += 1
             _log.info("answering %s, interrupted before its answer (a stop or a crash)", key)
         limit_line = await self._limit_line(message)

@@ -20,6 +20,7 @@ import signal
 import sqlite3
 import sys
 import time
+import weakref
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 START_S = 240.0  # five cold starts share two cores with whatever else runs
 REPLY_DELAY_S = 0.4  # a reply takes this long: a kill often lands mid-turn
 LEARNING_DELAY_S = 1.0  # so does learning: a worker kill often lands mid-job
+THINK_S = 3.0  # between one person's lines, while the kills go on
 GATEWAY_READY = "discord connected as"
 WORKER_READY = "familiar worker: learning"
 _MARK = re.compile(r"\[(u\d+m\d+)\]")
@@ -59,10 +61,15 @@ def responder(reply_delay_s: float = REPLY_DELAY_S, learning_delay_s: float = LE
 
 def settings_file(path: Path, llm: LLMServer) -> Path:
     sections = {
-        "discord": {"token": "fake-token", "stream_edit_interval": 0.0, "typing_refresh": 3600.0,
+        # Streamed edits at most every half second, as a real bot paces them: the whole text
+        # then reaches Discord with the final edit, after the turn is committed.
+        "discord": {"token": "fake-token", "stream_edit_interval": 0.5, "typing_refresh": 3600.0,
                     "guild_ready_timeout": 0.05, "close_drain_timeout": 1.0},
         # Short leases: a dead worker's jobs, a dead gateway's claims and sessions free quickly.
-        "engine": {"jobs": {"lease_s": 2.0, "drain_timeout_s": 1.0}, "claim_lease_s": 2.0},
+        # No limits: the scripted people talk faster than the default 20 lines a minute, and a
+        # limit's polite refusal is not the reply the load waits for.
+        "engine": {"jobs": {"lease_s": 2.0, "drain_timeout_s": 1.0}, "claim_lease_s": 2.0,
+                   "rate_limit_per_minute": 0, "daily_token_quota": 0},
         "learning": {"quiet_gap_s": 1.5},
         "embedding": {"backend": "openai", "base_url": llm.openai_base_url, "api_key": "test-key"},
     }  # fmt: skip
@@ -142,6 +149,13 @@ class Cluster:
         await child.start(self.env, self.cwd)
         await child.wait_ready()
 
+    def tails(self, lines: int = 15) -> str:
+        """The last lines each process logged: what a failure message shows."""
+        return "\n".join(
+            f"--- {' '.join(child.argv[5:])}:\n{''.join(child.log[-lines:])}"
+            for child in [*self.gateways, *self.workers]
+        )
+
     async def stop_all(self, sig: int = signal.SIGTERM) -> None:
         for child in [*self.gateways, *self.workers]:
             await child.stop(sig)
@@ -210,52 +224,134 @@ def _message(fake: FakeDiscord, who: dict[str, Any], guild_id: int, mark: str) -
     return Said(mark=mark, text=text, payload=payload, author=f"discord:{who['id']}")
 
 
+class _Ledger:
+    """What the fake Discord was sent, read once: each request is scanned when it first shows up,
+    not on every poll. (Six people polling every request every 50 ms made the test process, which
+    also serves the fake gateway, answer heartbeats 45 s late once a long run had thousands.)"""
+
+    def __init__(self) -> None:
+        self.read = 0
+        self.whole: set[str] = set()  # marks named by a reply's final text
+        self.replying_to: dict[str, str] = {}  # bot message -> the message it replies to
+        self.text: dict[str, str] = {}  # bot message -> its text as last posted or edited
+
+    def update(self, fake: FakeDiscord) -> None:
+        fresh = fake.requests[self.read :]
+        self.read += len(fresh)
+        for r in fresh:
+            if r.method not in {"POST", "PATCH"} or "/messages" not in r.path or r.message_id is None:
+                continue
+            body = r.json or {}
+            content = str(body.get("content", ""))
+            self.text[r.message_id] = content
+            if content.endswith("done."):
+                self.whole.update(_REPLY_MARK.findall(content))
+            reference = body.get("message_reference") or {}
+            if r.method == "POST" and reference.get("message_id") is not None:
+                self.replying_to[r.message_id] = str(reference["message_id"])
+
+    def whole_replies(self, message_id: str) -> int:
+        """Replies to one message that reached the person whole. A reply cut off by its
+        gateway's death, then given in full after the restart, is one answer."""
+        return sum(
+            1
+            for reply, to in self.replying_to.items()
+            if to == message_id and self.text.get(reply, "").endswith("done.")
+        )
+
+
+_LEDGERS: weakref.WeakKeyDictionary[FakeDiscord, _Ledger] = weakref.WeakKeyDictionary()
+_REPLY_MARK = re.compile(r"\bu\d+m\d+\b")
+
+
+def _ledger(fake: FakeDiscord) -> _Ledger:
+    ledger = _LEDGERS.setdefault(fake, _Ledger())
+    ledger.update(fake)
+    return ledger
+
+
 def seen(fake: FakeDiscord, mark: str) -> bool:
     """The whole reply reached the person (its final text, posted or edited in)."""
-    return any(
-        mark in str((r.json or {}).get("content", ""))
-        and str((r.json or {}).get("content", "")).endswith("done.")
-        for r in fake.requests
-        if r.method in {"POST", "PATCH"} and "/messages" in r.path
-    )
+    return mark in _ledger(fake).whole
 
 
 def replies(fake: FakeDiscord, said: Said) -> int:
-    """Bot messages posted in reply to this one: more than one is an event answered twice."""
-    return sum(
-        1
-        for r in fake.requests
-        if r.method == "POST"
-        and str(((r.json or {}).get("message_reference") or {}).get("message_id")) == said.payload["id"]
-    )
+    """Whole replies to this message: more than one is an event answered twice."""
+    return _ledger(fake).whole_replies(str(said.payload["id"]))
 
 
-async def talk(fake: FakeDiscord, said: Said, *, patience_s: float = 5.0, total_s: float = 120.0) -> None:
+# A line's gateway may die twice while it waits (a restart under load, then the dead holder's
+# claim lease running out): generous, since it bounds a failure, not a measurement.
+TALK_TOTAL_S = 300.0
+
+
+async def talk(
+    fake: FakeDiscord, said: Said, *, patience_s: float = 5.0, total_s: float = TALK_TOTAL_S
+) -> None:
     """Send, and send the same event again while no reply came (its gateway died, as Discord
     re-delivers after a RESUME or a person repeats): the dedup claim must answer it once."""
-    async with asyncio.timeout(total_s):
-        while True:
-            await fake.dispatch("MESSAGE_CREATE", said.payload)
-            deadline = time.monotonic() + patience_s
-            while time.monotonic() < deadline:
-                if seen(fake, said.mark):
-                    return
-                await asyncio.sleep(0.05)
+    try:
+        async with asyncio.timeout(total_s):
+            while True:
+                await fake.dispatch("MESSAGE_CREATE", said.payload)
+                deadline = time.monotonic() + patience_s
+                while time.monotonic() < deadline:
+                    if seen(fake, said.mark):
+                        return
+                    await asyncio.sleep(0.05)
+    except TimeoutError:
+        raise AssertionError(f"line {said.mark} got no whole reply within {total_s:.0f} s") from None
 
 
-async def person(fake: FakeDiscord, who: dict[str, Any], guild_id: int, index: int, lines: int) -> list[Said]:
-    said = []
-    for n in range(lines):
-        line = _message(fake, who, guild_id, f"u{index}m{n}")
+async def person(
+    fake: FakeDiscord,
+    who: dict[str, Any],
+    guild_id: int,
+    index: int,
+    *,
+    lines: int,
+    until: asyncio.Event | None,
+) -> list[Said]:
+    """At least `lines` lines, one after another's reply; and on while `until` is not set, so the
+    kills keep landing on turns and jobs in flight however long the restarts take."""
+    said: list[Said] = []
+    while len(said) < lines or (until is not None and not until.is_set()):
+        line = _message(fake, who, guild_id, f"u{index}m{len(said)}")
         await talk(fake, line)
         said.append(line)
+        if until is not None:  # a pause between lines, as people take: turns keep overlapping
+            await asyncio.sleep(THINK_S)  # across the six, and a long run's backlog stays small
     return said
 
 
-async def load(fake: FakeDiscord, *, per_guild: int, lines: int) -> list[Said]:
+async def load(
+    fake: FakeDiscord, *, per_guild: int, lines: int, until: asyncio.Event | None = None
+) -> list[Said]:
     people = _people(fake, per_guild)
-    done = await asyncio.gather(*(person(fake, who, g, i, lines) for i, (who, g) in enumerate(people)))
+    done = await asyncio.gather(
+        *(person(fake, who, g, i, lines=lines, until=until) for i, (who, g) in enumerate(people))
+    )
     return [line for lines_of in done for line in lines_of]
+
+
+async def under_load(
+    running: Cluster, *, per_guild: int, lines: int, rounds: int, rng: random.Random
+) -> list[Said]:
+    """The scripted load, lasting at least as long as `rounds` kills: what everyone said."""
+    chaos_done = asyncio.Event()
+    talking = asyncio.create_task(
+        load(running.fake, per_guild=per_guild, lines=lines, until=chaos_done), name="scripted-load"
+    )
+    try:
+        await chaos(running, rounds=rounds, rng=rng)
+    except BaseException:
+        talking.cancel()
+        raise
+    chaos_done.set()
+    try:
+        return await talking
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n{running.tails()}") from None
 
 
 async def chaos(running: Cluster, *, rounds: int, rng: random.Random, pause_s: float = 1.5) -> None:
@@ -272,11 +368,23 @@ async def chaos(running: Cluster, *, rounds: int, rng: random.Random, pause_s: f
 
 async def wait_drained(client: Redis, store_env: Mapping[str, str], seconds: float = 60.0) -> None:
     """Every queued job done and every journal draft written."""
-    async with asyncio.timeout(seconds):
-        # Polling: the queue and the drafts live in other processes' stores, with nothing to await.
-        drafts = "SELECT COUNT(*) FROM journal_drafts"
-        while await client.xlen("familiar:queue:jobs") or await _scalar(store_env, drafts):  # noqa: ASYNC110
-            await asyncio.sleep(0.2)
+    drafts = "SELECT COUNT(*) FROM journal_drafts"
+    queued = waiting = 0
+    try:
+        async with asyncio.timeout(seconds):
+            # Polling: the queue and the drafts live in other processes' stores, with nothing to await.
+            while True:
+                queued = await client.xlen("familiar:queue:jobs")
+                waiting = await _scalar(store_env, drafts)
+                if not queued and not waiting:
+                    return
+                await asyncio.sleep(0.2)
+    except TimeoutError:
+        dead = await client.llen("familiar:queue:dead")
+        raise AssertionError(
+            f"not drained after {seconds:.0f} s: {queued} jobs queued, {dead} dead letters,"
+            f" {waiting} journal drafts unwritten"
+        ) from None
 
 
 async def _rows(store_env: Mapping[str, str], sql: str) -> list[tuple[Any, ...]]:

@@ -13,10 +13,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from memory.base import Claim
+from memory.base import Claim, HistoryStore
 from memory.sqlite.db import Database
 from memory.sqlite.dedup import SqliteEventDedup
 from persona.engine import TIMEOUT_LINE, PersonaEngine
+from persona.storing import message_turn
 from persona.types import TurnOutcome
 from tests.fakes.engine import fast_settings, message, running_engine
 from tests.fakes.provider import ScriptedProvider
@@ -29,14 +30,17 @@ LEASE_S = 0.3
 
 @asynccontextmanager
 async def process(
-    path: Path, provider: ScriptedProvider, **settings: object
+    path: Path, provider: ScriptedProvider, history: HistoryStore | None = None, **settings: object
 ) -> AsyncIterator[tuple[PersonaEngine, SqliteEventDedup]]:
-    """One bot process: its own connection to the claims database, its own engine."""
+    """One bot process: its own connection to the claims database, its own engine (and the
+    history the processes share, when given)."""
     db = Database(path)
     await db.open()
     dedup = SqliteEventDedup(db)
     await dedup.start()
     stores = dataclasses.replace(make_stores(), dedup=dedup)
+    if history is not None:
+        stores = dataclasses.replace(stores, history=history)
     options = {"claim_lease_s": LEASE_S, **settings}
     try:
         async with running_engine(
@@ -85,6 +89,29 @@ async def test_a_killed_process_claim_is_answered_once_its_lease_runs_out(tmp_pa
         assert await engine.submit(question, RecordingSink()) is TurnOutcome.DUPLICATE
     await db.close()
     assert sink.texts == ["yes, here"]
+
+
+async def test_a_process_killed_after_its_reply_went_out_is_not_answered_again(tmp_path: Path) -> None:
+    question = message("did my parcel arrive?", event_id="q9")
+    db = Database(tmp_path / "claims.db")
+    await db.open()
+    killed = SqliteEventDedup(db)
+    await killed.start()
+    await killed.claim("event:terminal:q9", LEASE_S)
+    # It committed the turn and delivered the reply, then was killed before marking it answered.
+    history = make_stores().history
+    asked = message_turn(question, persona="default")
+    await history.append([asked, dataclasses.replace(asked, event_id="q9:reply", role="assistant",
+                                                      text="it arrived this morning")])  # fmt: skip
+
+    provider, sink = ScriptedProvider("it arrived, again"), RecordingSink()
+    async with process(tmp_path / "claims.db", provider, history) as (engine, _):
+        async with asyncio.timeout(GUARD_S):  # re-delivered once the dead holder's lease ran out
+            assert await engine.submit(question, sink) is TurnOutcome.DUPLICATE
+        assert await engine.submit(question, RecordingSink()) is TurnOutcome.DUPLICATE
+    await db.close()
+    assert sink.texts == []  # the person saw the answer once
+    assert provider.requests == []
 
 
 async def test_a_live_turn_keeps_its_claim_past_the_lease(tmp_path: Path) -> None:

@@ -51,6 +51,7 @@ class RecordedRequest:
     path: str
     json: Any  # the decoded JSON body (an object, or a list for bulk command syncs)
     files: list[tuple[str, bytes]] = field(default_factory=list)
+    message_id: str | None = None  # the message a POST created or a PATCH edited
 
 
 def user(user_id: int, name: str, *, bot: bool = False) -> Json:
@@ -373,12 +374,14 @@ class FakeDiscord:
         if "message_reference" in body:
             data["message_reference"] = body["message_reference"]
             data["type"] = 19
+        recorded.message_id = str(data["id"])
         # Real Discord echoes the bot's own messages back through the gateway.
         await self.dispatch("MESSAGE_CREATE", data)
         return _json(data)
 
     async def _edit_message(self, request: web.Request) -> web.Response:
         recorded = await self._record(request)
+        recorded.message_id = request.match_info["mid"]
         data = self.message(content=(recorded.json or {}).get("content", ""), author=BOT_USER,
                             channel_id=int(request.match_info["cid"]),
                             message_id=int(request.match_info["mid"]))  # fmt: skip
