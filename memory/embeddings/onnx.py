@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -33,6 +34,7 @@ _T = TypeVar("_T")
 DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2@onnx-int8"
 DEFAULT_DIM = 384
 _VENDORED_TOKENIZER = Path(__file__).parent / "data" / "tokenizer.json"
+_RECENT_TEXTS = 256  # single texts remembered (about 1.5 KB each)
 
 
 def default_model_path() -> Path:
@@ -66,6 +68,8 @@ class OnnxEmbedder:
         self._tokenizer: Any = None
         self._input_names: frozenset[str] = frozenset()
         self._start_lock = asyncio.Lock()
+        self._recent: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
+        self._running: dict[str, asyncio.Task[npt.NDArray[np.float32]]] = {}
 
     def _paths(self) -> tuple[Path, Path]:
         if self._model_dir is None:
@@ -131,6 +135,39 @@ class OnnxEmbedder:
         # gains nothing but padding, and the int8 kernels scale activations per batch, so a text's
         # vector would otherwise depend on its neighbours.
         unique = list(dict.fromkeys(texts))
+        if len(unique) == 1:
+            vector = await self._query_vector(unique[0])
+            return [vector.tolist() for _ in texts]
+        vectors = await self._compute(unique)
+        position = {text: i for i, text in enumerate(unique)}
+        return vectors[[position[t] for t in texts]].tolist()  # type: ignore[no-any-return]
+
+    async def _query_vector(self, text: str) -> npt.NDArray[np.float32]:
+        """One text, shared: a turn's memory search and knowledgebase embed the same message at
+        the same time, and a text's vector does not depend on what else is embedded (batches of
+        one), so concurrent callers share one model run and the last few texts are remembered."""
+        known = self._recent.get(text)
+        if known is not None:
+            self._recent.move_to_end(text)
+            return known
+        running = self._running.get(text)
+        if running is None:
+            running = asyncio.create_task(self._compute_one(text), name="embedder-query")
+            self._running[text] = running
+        # Shielded: one caller cancelled (a late gather source) leaves the run to the others.
+        return await asyncio.shield(running)
+
+    async def _compute_one(self, text: str) -> npt.NDArray[np.float32]:
+        try:
+            vector = (await self._compute([text]))[0]
+        finally:
+            self._running.pop(text, None)
+        self._recent[text] = vector
+        if len(self._recent) > _RECENT_TEXTS:
+            self._recent.popitem(last=False)
+        return vector
+
+    async def _compute(self, unique: Sequence[str]) -> npt.NDArray[np.float32]:
         order = sorted(range(len(unique)), key=lambda i: len(unique[i]))
         chunks = [order[start : start + self._batch_size] for start in range(0, len(order), self._batch_size)]
         results = await asyncio.gather(
@@ -139,8 +176,7 @@ class OnnxEmbedder:
         vectors = np.empty((len(unique), self.dim), dtype=np.float32)
         for chunk, result in zip(chunks, results, strict=True):
             vectors[chunk] = result
-        position = {text: i for i, text in enumerate(unique)}
-        return vectors[[position[t] for t in texts]].tolist()  # type: ignore[no-any-return]
+        return vectors
 
     def _embed_batch(self, texts: list[str]) -> npt.NDArray[np.float32]:
         encodings = self._tokenizer.encode_batch(texts)
@@ -153,6 +189,11 @@ class OnnxEmbedder:
         return mean_pool_normalise(hidden, mask)
 
     async def close(self) -> None:
+        running = list(self._running.values())
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        self._recent.clear()
         executor, self._executor = self._executor, None
         if executor is not None:
             await asyncio.to_thread(executor.shutdown, wait=True)
