@@ -32,8 +32,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.app import App
 from bench.turns import sdk_floor
+from bot.app import App
 from bot.config import Settings, load_settings
 from persona.engine import PersonaEngine
 from persona.types import IncomingMessage

@@ -159,7 +159,7 @@ class OnnxEmbedder:
 
     async def _compute_one(self, text: str) -> npt.NDArray[np.float32]:
         try:
-            vector = (await self._compute([text]))[0]
+            vector: npt.NDArray[np.float32] = (await self._compute([text]))[0]
         finally:
             self._running.pop(text, None)
         self._recent[text] = vector
