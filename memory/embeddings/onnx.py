@@ -20,6 +20,7 @@ import os
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -69,7 +70,7 @@ class OnnxEmbedder:
         self._input_names: frozenset[str] = frozenset()
         self._start_lock = asyncio.Lock()
         self._recent: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
-        self._running: dict[str, asyncio.Task[npt.NDArray[np.float32]]] = {}
+        self._running: dict[str, _Run] = {}
 
     def _paths(self) -> tuple[Path, Path]:
         if self._model_dir is None:
@@ -150,12 +151,20 @@ class OnnxEmbedder:
         if known is not None:
             self._recent.move_to_end(text)
             return known
-        running = self._running.get(text)
-        if running is None:
-            running = asyncio.create_task(self._compute_one(text), name="embedder-query")
-            self._running[text] = running
-        # Shielded: one caller cancelled (a late gather source) leaves the run to the others.
-        return await asyncio.shield(running)
+        run = self._running.get(text)
+        if run is None:
+            run = self._running[text] = _Run(
+                asyncio.create_task(self._compute_one(text), name="embedder-query")
+            )
+        run.waiting += 1
+        try:
+            # Shielded: one caller cancelled (a late gather source) leaves the run to the others;
+            # the last one gone cancels it, so an overloaded model does not embed for nobody.
+            return await asyncio.shield(run.task)
+        finally:
+            run.waiting -= 1
+            if not run.waiting and not run.task.done():
+                run.task.cancel()
 
     async def _compute_one(self, text: str) -> npt.NDArray[np.float32]:
         try:
@@ -189,7 +198,7 @@ class OnnxEmbedder:
         return mean_pool_normalise(hidden, mask)
 
     async def close(self) -> None:
-        running = list(self._running.values())
+        running = [run.task for run in self._running.values()]
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
@@ -199,6 +208,14 @@ class OnnxEmbedder:
             await asyncio.to_thread(executor.shutdown, wait=True)
         self._session = None
         self._tokenizer = None
+
+
+@dataclass(slots=True)
+class _Run:
+    """One text being embedded for however many callers await it."""
+
+    task: asyncio.Task[npt.NDArray[np.float32]]
+    waiting: int = 0
 
 
 def mean_pool_normalise(hidden: npt.NDArray[Any], mask: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:

@@ -83,6 +83,12 @@ async def test_one_message_embedded_by_two_sources_at_once_runs_the_model_once()
         assert runs == [[message]]
         [with_another, _] = await embedder.embed([message, "and my sister's name?"])
         assert _cos(with_another, first[0]) > 0.9999  # shared or not, the same vector
+        lone = asyncio.create_task(embedder.embed(["a question nobody waits for any more"]))
+        await asyncio.sleep(0)
+        lone.cancel()  # its gather source was late: the run is cancelled, not left behind
+        with pytest.raises(asyncio.CancelledError):
+            await lone
+        assert len((await embedder.embed(["a question nobody waits for any more"]))[0]) == 384
     finally:
         await embedder.close()
 
