@@ -152,7 +152,7 @@ class OnnxEmbedder:
             self._recent.move_to_end(text)
             return known
         run = self._running.get(text)
-        if run is None:
+        if run is None or run.task.cancelling():  # a cancelled run may not have ended yet
             run = self._running[text] = _Run(
                 asyncio.create_task(self._compute_one(text), name="embedder-query")
             )
@@ -170,7 +170,9 @@ class OnnxEmbedder:
         try:
             vector: npt.NDArray[np.float32] = (await self._compute([text]))[0]
         finally:
-            self._running.pop(text, None)
+            run = self._running.get(text)
+            if run is not None and run.task is asyncio.current_task():  # not a newer run's
+                del self._running[text]
         self._recent[text] = vector
         if len(self._recent) > _RECENT_TEXTS:
             self._recent.popitem(last=False)
