@@ -189,10 +189,11 @@ async def main_async(args: argparse.Namespace) -> None:
 
 async def run(app: App, args: argparse.Namespace, data_dir: Path, L: float) -> None:
     engine = app.built.engine
+    await concurrent(engine, 10, 0)  # warm the SDK's pool and lazy imports
+    await until_empty(app)  # the worker has loaded its model and learned those: it is idle
     floor = await sdk_floor(app.settings.openai_base_url or "", args.users)
     print(f"(0) the OpenAI SDK alone, {args.users} concurrent streamed calls to the same server, same"
           f" process: wall {floor * 1000:.0f} ms = {floor / L:.2f} x L (the floor under (1))")  # fmt: skip
-    await concurrent(engine, 10, 0)  # warm the SDK's pool and lazy imports
     wall = await concurrent(engine, args.users, 1)
     print(f"(1) {args.users} concurrent users through AsyncOpenAI (L = {L * 1000:.0f} ms), learning in a"
           f" worker process: wall {wall * 1000:.0f} ms = {wall / L:.2f} x L")  # fmt: skip
