@@ -6,6 +6,7 @@ A gateway (`App(role="gateway")`, in this process: the engine only records each 
 the shared queue) and one `familiar worker` child process on one redis-server and one data
 directory; the wire-level LLM server runs in its own process with latency L for every call
 (replies and the fact-learning call alike), like a remote endpoint. Measured:
+(0) the SDK alone: `--users` concurrent streamed calls to the same server (the floor under (1));
 (1) `--users` concurrent users, one message each, through `PersonaEngine.submit` and AsyncOpenAI:
     wall time vs L, while the worker learns from the turns before them;
 (2) `submit()` overhead p50/p99 with an instant provider, `--samples` turns one at a time, over the
@@ -31,6 +32,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.turns import sdk_floor
 from bot.app import App
 from bot.config import Settings, load_settings
 from persona.engine import PersonaEngine
@@ -188,6 +190,10 @@ async def main_async(args: argparse.Namespace) -> None:
 async def run(app: App, args: argparse.Namespace, data_dir: Path, L: float) -> None:
     engine = app.built.engine
     await concurrent(engine, 10, 0)  # warm the SDK's pool and lazy imports
+    await until_empty(app)  # the worker has loaded its model and learned those: it is idle
+    floor = await sdk_floor(app.settings.openai_base_url or "", args.users)
+    print(f"(0) the OpenAI SDK alone, {args.users} concurrent streamed calls to the same server, same"
+          f" process: wall {floor * 1000:.0f} ms = {floor / L:.2f} x L (the floor under (1))")  # fmt: skip
     wall = await concurrent(engine, args.users, 1)
     print(f"(1) {args.users} concurrent users through AsyncOpenAI (L = {L * 1000:.0f} ms), learning in a"
           f" worker process: wall {wall * 1000:.0f} ms = {wall / L:.2f} x L")  # fmt: skip

@@ -53,7 +53,7 @@ from persona.prompt import build_prompt
 from persona.providers.base import ChatRequest, LLMProvider
 from persona.providers.config import ProviderConfig
 from persona.providers.openai_provider import OpenAIProvider
-from persona.providers.tokens import TokenCounter
+from persona.providers.tokens import TokenCounter, encoding_for_model
 from persona.settings import EngineSettings
 from persona.types import IncomingMessage
 from tests.fakes.provider import ScriptedProvider
@@ -450,7 +450,8 @@ async def main_async(args: argparse.Namespace) -> None:
     catalog = await load_catalog()
     persona = catalog.get(None).model_copy(update={"model": "gpt-4o-mini"})
     settings = EngineSettings(rate_limit_per_minute=0, daily_token_quota=0)
-    counter = TokenCounter.for_model(persona.model)
+    encoding, exact = encoding_for_model(persona.model)
+    counter = TokenCounter(encoding=encoding, exact=exact)
     await counter.load()
     L, users = args.latency, args.users
     with tempfile.TemporaryDirectory(prefix="bench-turns-") as tmp:

@@ -1,6 +1,6 @@
 """QueueWorker: runs post-turn jobs from the shared queue, in whichever process has the worker role.
 
-Up to `settings.workers` jobs at a time, each a named task owned here. A job is leased, run
+Up to `settings.worker_jobs` jobs at a time, each a named task owned here. A job is leased, run
 (dropped unrun when all its owners forgot everything since its turn; a forget that came while it
 ran is applied again after), then acknowledged. Its lease is renewed every third of the lease
 while it runs, so a slow learning call is not taken by another worker; a worker that dies stops
@@ -108,7 +108,7 @@ class QueueWorker:
 
     async def _lease_loop(self) -> None:
         while not self._stopping:
-            free = self._settings.workers - len(self._running)
+            free = self._settings.worker_jobs - len(self._running)
             if free <= 0:
                 self._slot_free.clear()
                 await self._slot_free.wait()

@@ -17,8 +17,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,6 +35,7 @@ _T = TypeVar("_T")
 DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2@onnx-int8"
 DEFAULT_DIM = 384
 _VENDORED_TOKENIZER = Path(__file__).parent / "data" / "tokenizer.json"
+_RECENT_TEXTS = 256  # single texts remembered (about 1.5 KB each)
 
 
 def default_model_path() -> Path:
@@ -66,6 +69,8 @@ class OnnxEmbedder:
         self._tokenizer: Any = None
         self._input_names: frozenset[str] = frozenset()
         self._start_lock = asyncio.Lock()
+        self._recent: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
+        self._running: dict[str, _Run] = {}
 
     def _paths(self) -> tuple[Path, Path]:
         if self._model_dir is None:
@@ -131,6 +136,49 @@ class OnnxEmbedder:
         # gains nothing but padding, and the int8 kernels scale activations per batch, so a text's
         # vector would otherwise depend on its neighbours.
         unique = list(dict.fromkeys(texts))
+        if len(unique) == 1:
+            vector = await self._query_vector(unique[0])
+            return [vector.tolist() for _ in texts]
+        vectors = await self._compute(unique)
+        position = {text: i for i, text in enumerate(unique)}
+        return vectors[[position[t] for t in texts]].tolist()  # type: ignore[no-any-return]
+
+    async def _query_vector(self, text: str) -> npt.NDArray[np.float32]:
+        """One text, shared: a turn's memory search and knowledgebase embed the same message at
+        the same time, and a text's vector does not depend on what else is embedded (batches of
+        one), so concurrent callers share one model run and the last few texts are remembered."""
+        known = self._recent.get(text)
+        if known is not None:
+            self._recent.move_to_end(text)
+            return known
+        run = self._running.get(text)
+        if run is None or run.task.cancelling():  # a cancelled run may not have ended yet
+            run = self._running[text] = _Run(
+                asyncio.create_task(self._compute_one(text), name="embedder-query")
+            )
+        run.waiting += 1
+        try:
+            # Shielded: one caller cancelled (a late gather source) leaves the run to the others;
+            # the last one gone cancels it, so an overloaded model does not embed for nobody.
+            return await asyncio.shield(run.task)
+        finally:
+            run.waiting -= 1
+            if not run.waiting and not run.task.done():
+                run.task.cancel()
+
+    async def _compute_one(self, text: str) -> npt.NDArray[np.float32]:
+        try:
+            vector: npt.NDArray[np.float32] = (await self._compute([text]))[0]
+        finally:
+            run = self._running.get(text)
+            if run is not None and run.task is asyncio.current_task():  # not a newer run's
+                del self._running[text]
+        self._recent[text] = vector
+        if len(self._recent) > _RECENT_TEXTS:
+            self._recent.popitem(last=False)
+        return vector
+
+    async def _compute(self, unique: Sequence[str]) -> npt.NDArray[np.float32]:
         order = sorted(range(len(unique)), key=lambda i: len(unique[i]))
         chunks = [order[start : start + self._batch_size] for start in range(0, len(order), self._batch_size)]
         results = await asyncio.gather(
@@ -139,8 +187,7 @@ class OnnxEmbedder:
         vectors = np.empty((len(unique), self.dim), dtype=np.float32)
         for chunk, result in zip(chunks, results, strict=True):
             vectors[chunk] = result
-        position = {text: i for i, text in enumerate(unique)}
-        return vectors[[position[t] for t in texts]].tolist()  # type: ignore[no-any-return]
+        return vectors
 
     def _embed_batch(self, texts: list[str]) -> npt.NDArray[np.float32]:
         encodings = self._tokenizer.encode_batch(texts)
@@ -153,11 +200,24 @@ class OnnxEmbedder:
         return mean_pool_normalise(hidden, mask)
 
     async def close(self) -> None:
+        running = [run.task for run in self._running.values()]
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        self._recent.clear()
         executor, self._executor = self._executor, None
         if executor is not None:
             await asyncio.to_thread(executor.shutdown, wait=True)
         self._session = None
         self._tokenizer = None
+
+
+@dataclass(slots=True)
+class _Run:
+    """One text being embedded for however many callers await it."""
+
+    task: asyncio.Task[npt.NDArray[np.float32]]
+    waiting: int = 0
 
 
 def mean_pool_normalise(hidden: npt.NDArray[Any], mask: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:

@@ -113,6 +113,7 @@ class SqliteKnowledgeBase:
         self._prefix = collection_prefix
         self._write_lock = asyncio.Lock()
         self._live: dict[str, list[_Live]] = {}
+        self._retrievable: set[str] = set()  # loaded scopes holding retrieved entries (same cache)
         self._generation = -1
         self._started = False
         self._closed = False
@@ -126,6 +127,7 @@ class SqliteKnowledgeBase:
         # The database, index and embedder belong to the composition root; only our caches go.
         self._closed = True
         self._live.clear()
+        self._retrievable.clear()
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -276,7 +278,10 @@ class SqliteKnowledgeBase:
         triggered = [
             item.entry for item in live if item.entry.kind == "triggered" and fires(item.patterns, recent)
         ]
-        retrieved = await self.retrieve(query, scopes) if query.strip() else []
+        # Scopes without documents skip retrieval (the query's embedding, a vector and an FTS
+        # search each): most rooms have none, and the cache knows which do.
+        searchable = [scope for scope in dict.fromkeys(scopes) if scope in self._retrievable]
+        retrieved = await self.retrieve(query, searchable) if query.strip() and searchable else []
         ordered = dedupe([*_by_priority(constant), *_by_priority(triggered), *retrieved])
         return pack_within_budget(ordered, token_budget, self._count_tokens)
 
@@ -352,6 +357,7 @@ class SqliteKnowledgeBase:
         generation = int(row[0]) if row is not None else 0
         if generation != self._generation:
             self._live.clear()
+            self._retrievable.clear()
             self._generation = generation
         missing = [scope for scope in dict.fromkeys(scopes) if scope not in self._live]
         if missing:
@@ -369,6 +375,8 @@ class SqliteKnowledgeBase:
             except InvalidKey as exc:  # only reachable if the database was edited by hand
                 _log.warning("kb: skipping entry %s: %s", entry.id, exc)
         self._live.update(loaded)
+        sql = f"SELECT DISTINCT scope FROM kb_entries WHERE scope IN ({marks}) AND kind = 'retrieved'"
+        self._retrievable.update(str(row[0]) for row in await self._db.fetchall(sql, tuple(scopes)))
 
     async def list(self, scopes: Sequence[str] | None = None) -> list[KBEntry]:
         await self._ensure_started()

@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from memory.records import Turn
 from memory.redis.keys import DEFAULT_PREFIX, KeySpace, text
@@ -117,14 +118,29 @@ class RedisHistoryStore:
 
     async def append(self, turns: Sequence[Turn]) -> None:
         for turn in turns:
-            keys = [
-                self._key("s", turn.session),
-                self._key("ids", turn.session),
-                self._key("o", turn.owner),
-                self._key("seq"),
-            ]
-            args = [turn.event_id, repr(timestamp(turn.created_at)), _encode(turn), turn.session]
-            await self._append(keys=keys, args=[*args, self._max_turns])
+            keys, args = self._append_call(turn)
+            await self._append(keys=keys, args=args)
+
+    def append_in(self, pipe: Pipeline, turns: Sequence[Turn]) -> None:
+        """Queue these turns' appends on `pipe` (of this store's client), to run with its other
+        commands in one round trip. EVAL, not EVALSHA: a pipeline with registered scripts first
+        asks the server whether it knows them, a round trip of its own."""
+        for turn in turns:
+            keys, args = self._append_call(turn)
+            pipe.eval(_APPEND, len(keys), *keys, *args)
+
+    def shares(self, client: Redis) -> bool:
+        return self._client is client
+
+    def _append_call(self, turn: Turn) -> tuple[list[str], list[str | int]]:
+        keys = [
+            self._key("s", turn.session),
+            self._key("ids", turn.session),
+            self._key("o", turn.owner),
+            self._key("seq"),
+        ]
+        args = [turn.event_id, repr(timestamp(turn.created_at)), _encode(turn), turn.session]
+        return keys, [*args, self._max_turns]
 
     async def recent(self, session: str, limit: int, *, visibility: Visibility) -> list[Turn]:
         """Pages back from the newest turn until `limit` visible ones are found, so a turn the rule

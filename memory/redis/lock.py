@@ -80,6 +80,7 @@ class RedisSessionLock:
         self._lost = False
         self._holder: asyncio.Task[object] | None = None
         self._renewal: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
         self._release = client.register_script(_RELEASE)
         self._renew = client.register_script(_RENEW)
 
@@ -127,12 +128,12 @@ class RedisSessionLock:
     def start_renewal(self, holder: asyncio.Task[object] | None = None) -> None:
         """Keep the lease alive until `release()`; `holder` is cancelled if the lock is lost."""
         self._holder = holder
+        self._stop.clear()
         self._renewal = asyncio.create_task(self._keep_alive(), name=f"session-lock-renewal:{self._key}")
 
     async def _keep_alive(self) -> None:
         failing = False
-        while True:
-            await asyncio.sleep(self._ttl_s / 3)
+        while not await self._stopped_within(self._ttl_s / 3):
             try:
                 renewed = bool(await self._renew(keys=[self._key], args=[self._token, millis(self._ttl_s)]))
             except RedisError as error:
@@ -145,6 +146,13 @@ class RedisSessionLock:
                 self._lose()
                 return
 
+    async def _stopped_within(self, seconds: float) -> bool:
+        """Wait until the next renewal; True once release() asked the renewal to stop."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._stop.wait()
+        return self._stop.is_set()
+
     def _lose(self) -> None:
         _log.error("session lock %s was taken by another holder mid-turn; stopping this turn", self._key)
         self._lost = True
@@ -153,6 +161,10 @@ class RedisSessionLock:
 
     async def _stop_renewal(self) -> None:
         task, self._renewal = self._renewal, None
+        # Asked, besides cancelled: under load a cancellation that lands inside the client's
+        # command was seen to be swallowed, and the renewal then slept and renewed forever while
+        # this release waited for it (the turn, and its session, hung).
+        self._stop.set()
         if task is None or task is asyncio.current_task():
             return
         task.cancel()

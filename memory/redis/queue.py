@@ -34,6 +34,7 @@ from redis.exceptions import ResponseError
 from memory.base import DeadLetter, HistoryStore, Outbox, OutboxJob, Tombstone
 from memory.queue import LeasedJob, QueueStats
 from memory.records import Turn
+from memory.redis.history import RedisHistoryStore
 from memory.redis.keys import DEFAULT_PREFIX, KeySpace, millis, text
 
 _log = logging.getLogger(__name__)
@@ -120,10 +121,27 @@ class RedisJobQueue:
     # ---- Outbox: what the engine records
 
     async def commit(self, turns: Sequence[Turn], jobs: Sequence[OutboxJob]) -> None:
+        history = self._history
+        if isinstance(history, RedisHistoryStore) and history.shares(self._client):
+            await self._commit_at_once(history, turns, jobs)
+            return
         if turns:
             await self._history.append(turns)  # raises when history refuses: nothing queued
         for job in jobs:
             await self._enqueue(keys=[self._stream, self._ids], args=[job.key, *_fields(job)])
+
+    async def _commit_at_once(
+        self, history: RedisHistoryStore, turns: Sequence[Turn], jobs: Sequence[OutboxJob]
+    ) -> None:
+        """History and jobs in one MULTI/EXEC: one round trip instead of one per turn and job, and
+        all or nothing if the connection drops (a job is never queued without its history, nor the
+        reverse). A refusal raises after EXEC; the engine then queues the history as a job, and
+        the jobs already queued are not queued twice (the enqueue is idempotent by key)."""
+        async with self._client.pipeline(transaction=True) as pipe:
+            history.append_in(pipe, turns)
+            for job in jobs:
+                pipe.eval(_ENQUEUE, 2, self._stream, self._ids, job.key, *_fields(job))
+            await pipe.execute()
 
     async def pending(self) -> list[OutboxJob]:
         return [_job(fields) for _, fields in _entries(await self._client.xrange(self._stream))]

@@ -64,6 +64,35 @@ async def test_batches_keep_input_order_and_run_off_the_event_loop() -> None:
         await embedder.close()
 
 
+async def test_one_message_embedded_by_two_sources_at_once_runs_the_model_once() -> None:
+    """A turn's memory search and knowledgebase embed the same message concurrently."""
+    embedder = OnnxEmbedder()
+    runs: list[list[str]] = []
+    original = embedder._embed_batch
+
+    def spy(texts: list[str]) -> Any:
+        runs.append(texts)
+        return original(texts)
+
+    embedder._embed_batch = spy  # type: ignore[method-assign]  # our own class, not an SDK
+    try:
+        message = "what was that recipe you gave me in May?"
+        first, second = await asyncio.gather(embedder.embed([message]), embedder.embed([message]))
+        again = await embedder.embed([message])
+        assert first == second == again
+        assert runs == [[message]]
+        [with_another, _] = await embedder.embed([message, "and my sister's name?"])
+        assert _cos(with_another, first[0]) > 0.9999  # shared or not, the same vector
+        lone = asyncio.create_task(embedder.embed(["a question nobody waits for any more"]))
+        await asyncio.sleep(0)
+        lone.cancel()  # its gather source was late: the run is cancelled, not left behind
+        with pytest.raises(asyncio.CancelledError):
+            await lone
+        assert len((await embedder.embed(["a question nobody waits for any more"]))[0]) == 384
+    finally:
+        await embedder.close()
+
+
 async def test_a_missing_model_dir_says_which_file(tmp_path: Path) -> None:
     embedder = OnnxEmbedder(model_dir=tmp_path)
     with pytest.raises(FileNotFoundError, match=r"model\.onnx"):

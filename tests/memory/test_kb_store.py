@@ -436,6 +436,26 @@ async def test_writes_from_another_process_are_seen(db: Database | PostgresDatab
     assert await pick(reader) == ["New lore."]
 
 
+async def test_a_first_document_is_retrieved_by_the_next_turn(db: Database | PostgresDatabase) -> None:
+    """Rooms without documents skip retrieval; adding one (here from another process) is seen."""
+    embedder = HashedBagEmbedder()
+    vectors = MemoryVectorIndex()
+    reader = SqliteKnowledgeBase(db, vectors=vectors, embedder=embedder)
+    question = "where do the ferries to the island leave from?"
+    assert await pick(reader, query=question) == []
+    assert embedder.calls == 0  # nothing to retrieve in this scope: the query is not even embedded
+    other_db = another_process(db)
+    await other_db.open()
+    try:
+        await SqliteKnowledgeBase(other_db, vectors=vectors, embedder=embedder).add(
+            [entry("Ferries to the island leave from pier 4.")]
+        )
+    finally:
+        await other_db.close()
+
+    assert await pick(reader, query=question) == ["Ferries to the island leave from pier 4."]
+
+
 async def test_closed_knowledgebase_refuses_work(db: Database | PostgresDatabase) -> None:
     store = SqliteKnowledgeBase(db)
     await store.close()

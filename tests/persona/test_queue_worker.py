@@ -23,7 +23,7 @@ from tests.memory.test_outbox_store import ALICE, job
 pytestmark = pytest.mark.redis
 
 LEASE_S = 0.4
-SETTINGS = JobSettings(retries=1, backoff_base_s=0.0, workers=2)
+SETTINGS = JobSettings(retries=1, backoff_base_s=0.0, worker_jobs=2)
 
 
 class Runner:
