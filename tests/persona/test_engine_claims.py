@@ -105,11 +105,13 @@ async def test_a_process_killed_after_its_reply_went_out_is_not_answered_again(t
                                                       text="it arrived this morning")])  # fmt: skip
 
     provider, sink = ScriptedProvider("it arrived, again"), RecordingSink()
-    async with process(tmp_path / "claims.db", provider, history) as (engine, _):
-        async with asyncio.timeout(GUARD_S):  # re-delivered once the dead holder's lease ran out
-            assert await engine.submit(question, sink) is TurnOutcome.DUPLICATE
-        assert await engine.submit(question, RecordingSink()) is TurnOutcome.DUPLICATE
-    await db.close()
+    try:
+        async with process(tmp_path / "claims.db", provider, history) as (engine, _):
+            async with asyncio.timeout(GUARD_S):  # re-delivered once the dead holder's lease ran out
+                assert await engine.submit(question, sink) is TurnOutcome.DUPLICATE
+            assert await engine.submit(question, RecordingSink()) is TurnOutcome.DUPLICATE
+    finally:
+        await db.close()  # an open connection's thread would keep a failed run from exiting
     assert sink.texts == []  # the person saw the answer once
     assert provider.requests == []
 
