@@ -29,8 +29,10 @@ _FRAMING = re.compile(
     re.IGNORECASE,
 )
 # "we" and "our" include the person ("our wedding", "where did we meet?"): their side.
-_FIRST = r"i|i'm|i've|i'd|i'll|me|my|mine|myself|we|we're|we've|our|ours|us"
-_SECOND = r"you|you're|you've|you'd|you'll|your|yours|yourself"
+# Longer forms first: the regex takes the first alternative that matches, and "i" would match the
+# start of "i'm" (then said as "you'm").
+_FIRST = r"i'm|i've|i'd|i'll|i|me|my|mine|myself|we're|we've|we|our|ours|us"
+_SECOND = r"you're|you've|you'd|you'll|yourself|yours|your|you"
 _PRONOUN = re.compile(rf"\b(?:(?P<first>{_FIRST})|(?P<second>{_SECOND}))\b", re.IGNORECASE)
 _SWAP = {
     "i": "you",
@@ -88,7 +90,9 @@ def from_persona_view(text: str) -> str:
     def swap(match: re.Match[str]) -> str:
         word = match.group(0)
         swapped = _SWAP[word.lower()]
-        return swapped if word[0].islower() or swapped == "I" else swapped.capitalize()
+        # "I" is capitalised anywhere; what it becomes is only at the start of the question.
+        capital = word[0].isupper() and (word.lower()[0] != "i" or match.start() == 0)
+        return swapped.capitalize() if capital or swapped.startswith("I") else swapped
 
     return _PRONOUN.sub(swap, text)
 

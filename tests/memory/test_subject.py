@@ -30,6 +30,10 @@ def test_question_side(question: str, side: str | None) -> None:
 def test_a_question_about_the_persona_is_put_in_its_own_words() -> None:
     assert from_persona_view("What did you paint for me?") == "What did I paint for you?"
     assert from_persona_view("Your sister is a nurse, right?") == "My sister is a nurse, right?"
+    # contractions are whole words: "I'm" is "you're", never "you'm"
+    assert from_persona_view("I'm sure you're right, I've read what you'd said") == (
+        "You're sure I'm right, you've read what I'd said"
+    )
 
 
 def test_the_askers_and_personas_names_are_said_as_each_side_says_them() -> None:
