@@ -1,20 +1,15 @@
-"""Rank fusion, recency and collapsing what says one thing twice: pure functions over ranked lists."""
+"""Rank fusion, recency and near-duplicate collapsing: pure functions over ranked id lists."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import replace
 
-import numpy as np
-import numpy.typing as npt
-
-from memory.records import MemoryHit, MemoryItem
+from memory.records import MemoryItem
 
 RRF_K = 60.0
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_SHARED = re.compile(r"\[shares? an? [^\]]*\]", re.IGNORECASE)  # an attachment's caption
-_SENTENCE = re.compile(r"[^.!?]+[.!?]*")
 
 
 def reciprocal_rank_fusion(
@@ -34,31 +29,6 @@ def recency_bonus(age_days: float, *, weight: float, half_life_days: float, k: f
     return weight / (k + 1.0) * decay
 
 
-def only_asks(text: str) -> bool:
-    """Whether a line only asks ("Wow! What kind of jobs are you thinking of?"): every sentence of
-    three words or more is a question, so the line holds nothing to remember by itself."""
-    sentences = [s.strip() for s in _SENTENCE.findall(_SHARED.sub("", text))]
-    long = [s for s in sentences if len(s.split()) >= 3]
-    return bool(long) and all(s.endswith("?") for s in long)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Collapse:
-    """What counts as saying one thing twice (see collapse_near_duplicates)."""
-
-    threshold: float = 0.85
-    absorb_derived: bool = True
-    absorb_siblings: bool = False
-    same_meaning: float = 1.0  # cosine; 1.0 turns the check off
-
-
-@dataclass(slots=True)
-class _Kept:
-    item: MemoryItem
-    score: float
-    words: frozenset[str]
-
-
 def _shingles(text: str) -> frozenset[str]:
     return frozenset(_WORD.findall(text.lower()))
 
@@ -67,48 +37,32 @@ def collapse_near_duplicates(
     ranked: Sequence[tuple[MemoryItem, float]],
     *,
     limit: int,
-    rules: Collapse = Collapse(),
-    vectors: Mapping[str, npt.NDArray[np.float32]] | None = None,
-) -> list[MemoryHit]:
-    """The best `limit` hits, each saying something the better ones did not.
-
-    Absorbed into a better item, which inherits its source ids (provenance is not lost, and the
-    better item says what it said): one whose word set overlaps by `threshold` or more (Jaccard);
-    with `absorb_derived`, a derived statement and the turn it came from; with `absorb_siblings`,
-    two derived statements learned from one line. Dropped without inheriting anything: an item
-    whose vector is within `same_meaning` of a better one's (a paraphrase takes no second place,
-    but it may differ in a detail, so it is not counted as shown).
+    threshold: float = 0.85,
+    absorb_derived: bool = True,
+    absorb_siblings: bool = False,
+) -> list[tuple[MemoryItem, float]]:
+    """The best `limit` items, skipping any whose word set overlaps a better one's by `threshold`
+    (Jaccard) or more, and (with `absorb_derived`) a derived statement and the turn it came from
+    after the first of them: they say one thing twice; with `absorb_siblings`, also two derived
+    statements learned from the same turn. The kept item inherits the source ids of
+    those it absorbed, so provenance is not lost.
     """
-    kept: list[_Kept] = []
+    kept: list[tuple[MemoryItem, float, frozenset[str]]] = []
     for item, score in ranked:
         words = _shingles(item.text)
-        for entry in kept:
-            union = len(words | entry.words)
-            if (union and len(words & entry.words) / union >= rules.threshold) or (
-                rules.absorb_derived and _restates(item, entry.item, siblings=rules.absorb_siblings)
-            ):
-                _inherit(entry, item)
-                break
-            if vectors is not None and _same_meaning(item, entry.item, vectors, rules.same_meaning):
+        for index, (other, other_score, other_words) in enumerate(kept):
+            union = len(words | other_words)
+            same = union and len(words & other_words) / union >= threshold
+            if same or (absorb_derived and _restates(item, other, siblings=absorb_siblings)):
+                sources = tuple(dict.fromkeys(other.source_ids + item.source_ids))
+                if sources != other.source_ids:
+                    kept[index] = (replace(other, source_ids=sources), other_score, other_words)
                 break
         else:
             if len(kept) == limit:
                 break
-            kept.append(_Kept(item, score, words))
-    return [MemoryHit(item=entry.item, score=entry.score) for entry in kept]
-
-
-def _inherit(entry: _Kept, absorbed: MemoryItem) -> None:
-    sources = tuple(dict.fromkeys(entry.item.source_ids + absorbed.source_ids))
-    if sources != entry.item.source_ids:
-        entry.item = replace(entry.item, source_ids=sources)
-
-
-def _same_meaning(
-    item: MemoryItem, other: MemoryItem, vectors: Mapping[str, npt.NDArray[np.float32]], threshold: float
-) -> bool:
-    a, b = vectors.get(item.id), vectors.get(other.id)
-    return a is not None and b is not None and float(a @ b) >= threshold
+            kept.append((item, score, words))
+    return [(item, score) for item, score, _ in kept]
 
 
 def _restates(item: MemoryItem, other: MemoryItem, *, siblings: bool = False) -> bool:

@@ -20,19 +20,12 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 
 import numpy as np
-import numpy.typing as npt
 
 from memory.embeddings.base import Embedder, EmbeddingMismatchError
 from memory.lexical import LexicalDoc, LexicalIndex, partition_token
 from memory.longterm import partitions
 from memory.longterm.exact import Rows, exact_rankings
-from memory.longterm.fusion import (
-    Collapse,
-    collapse_near_duplicates,
-    only_asks,
-    recency_bonus,
-    reciprocal_rank_fusion,
-)
+from memory.longterm.fusion import collapse_near_duplicates, recency_bonus, reciprocal_rank_fusion
 from memory.longterm.rows import (
     ADDED_COLUMNS,
     COLUMNS,
@@ -43,7 +36,6 @@ from memory.longterm.rows import (
     from_row,
     pack_vector,
     to_row,
-    unpack_vectors,
 )
 from memory.longterm.subject import (
     Side,
@@ -323,18 +315,16 @@ class HybridMemory:
         # third of one first-place vote) reorders near neighbours, it is not meant to rescue
         # items that no ranking liked.
         shortlist = sorted(scores, key=scores.__getitem__, reverse=True)[: max(6 * query.k, 60)]
-        items, vectors = await self._load_with_vectors(shortlist)
-        return collapse_near_duplicates(
-            self._score(items, scores, query, side),
+        items = await self._load(shortlist)
+        scored = self._score(items, scores, query, side)
+        collapsed = collapse_near_duplicates(
+            scored,
             limit=query.k,
-            rules=Collapse(
-                threshold=tuning.duplicate_threshold,
-                absorb_derived=tuning.absorb_derived,
-                absorb_siblings=tuning.absorb_siblings,
-                same_meaning=tuning.same_meaning,
-            ),
-            vectors=vectors,
+            threshold=tuning.duplicate_threshold,
+            absorb_derived=tuning.absorb_derived,
+            absorb_siblings=tuning.absorb_siblings,
         )
+        return [MemoryHit(item=item, score=score) for item, score in collapsed]
 
     def _score(
         self, items: Sequence[MemoryItem], scores: dict[str, float], query: MemoryQuery, side: Side | None
@@ -363,9 +353,7 @@ class HybridMemory:
     def _weight(self, item: MemoryItem, side: Side | None) -> float:
         tuning = self._tuning
         weight = 1.0 if side is None or item.role == side else tuning.other_side_weight
-        if item.kind == "derived":
-            return weight * tuning.derived_weight
-        return weight * tuning.asking_weight if only_asks(item.text) else weight
+        return weight * tuning.derived_weight if item.kind == "derived" else weight
 
     async def _rankings(
         self,
@@ -504,19 +492,6 @@ class HybridMemory:
             text, partitions=tokens, k=n, since=bounds[0], until=bounds[1]
         )
         return [hit.id for hit in anywhere], [hit.id for hit in inside]
-
-    async def _load_with_vectors(
-        self, ids: Sequence[str]
-    ) -> tuple[list[MemoryItem], dict[str, npt.NDArray[np.float32]]]:
-        """The items and their stored vectors (the float16 copy: enough to tell paraphrases)."""
-        if not ids:
-            return [], {}
-        rows = await self._db.fetchall(
-            f"SELECT {COLUMNS}, vec FROM ltm_items WHERE id IN ({','.join('?' * len(ids))})", list(ids)
-        )
-        items = [from_row(r) for r in rows]
-        matrix = unpack_vectors([r["vec"] for r in rows], self._embedder.dim)
-        return items, {item.id: matrix[n] for n, item in enumerate(items)}
 
     async def _load(self, ids: Sequence[str]) -> list[MemoryItem]:
         if not ids:

@@ -25,26 +25,18 @@ class RetrievalTuning:
     recency_weight: float = 0.05
     # Smaller than the customary 60: with few ranked lists, k = 60 made first and fifth place
     # nearly equal, so agreement between lists and the recency bonus decided the order.
-    # Re-measured on LoCoMo dev: 45 and 60 lose R@10 on both parts. Once paraphrases stopped
-    # taking places (same_meaning), 20 beat 30 on the tuned part: R@5 +1.1 own / +1.0 persona,
-    # R@10 within 0.1.
-    rrf_k: float = 20.0
+    # Re-measured on LoCoMo dev: 45 and 60 lose R@10 on both parts, 20 no better than 30.
+    rrf_k: float = 30.0
     # A question about one side's words ("what did I say...", "what did you paint...") scales the
     # other side's lines by this: kept, since an answer often spans both sides, but behind.
     # Measured 0.2-0.7: 0.5 best on real conversations (LoCoMo dev, tuned part); our hand-written
     # set, whose persona lines are mostly questions back, prefers 0.3 (+2.5 R@10 there, -1.4 here).
-    # Re-measured with the dense vote at 1.2: 0.6 cost the aside part 0.8-1.3 R@10; once
-    # paraphrases stopped taking places (same_meaning), 0.6 gained the tuned part 0.7 R@10 on
-    # each side over 0.5 (0.7 -0.0/-0.2, 0.8 -0.6/-0.9, 1.0 -4.4/-5.2 against 0.6).
-    other_side_weight: float = 0.6
+    # Re-measured with the dense vote at 1.2: 0.6 costs the aside part 0.8-1.3 R@10.
+    other_side_weight: float = 0.5
     # Derived statements rank as turns do: 0.5-1.6 measured, 0.7 to 1.0 within noise (1.3
     # re-measured: no better). A dense list of the derived statements alone, fused as one more
     # vote (0.5, 1.0), cost up to 2.2 R@10: not kept.
     derived_weight: float = 1.0
-    # A line that only asks ("Wow! What made you pick it?") holds nothing to remember by itself:
-    # 28% of LoCoMo dev's lines that no question is about, 13% of the ones that are. Tuned part
-    # R@10 +0.3 own / +0.2 persona at 0.5; 0.3 and 0.1 no better, 0.7 half the gain.
-    asking_weight: float = 0.5
     # The asker's and the persona's own names are dropped from the lexical query: in a person's
     # memories they match every greeting, not the line asked about (our hand-written set +4.2 R@5).
     lexical_without_names: bool = True
@@ -61,13 +53,6 @@ class RetrievalTuning:
     # dev R@10 tuned +0.2 own / +0.1 persona, aside +0.2 / +0.2 (any shared source, either
     # side, also merged a fact with what the persona recommended in reply: not that).
     absorb_siblings: bool = True
-    # A candidate this close (cosine of stored vectors) to a better hit is a paraphrase of it
-    # ("Jon is prepping his dance studio" under "Jon is opening a dance studio") and is dropped,
-    # inheriting nothing, so the place goes to something else. Tuned part R@10 +0.8 own / +0.7
-    # persona at 0.85; 0.9 +0.2 / 0.0, 0.87 and 0.83 within 0.2 of 0.85. Letting the kept hit
-    # inherit the paraphrase's sources scored 1.3 higher still, but would count a detail it may
-    # not show: not that.
-    same_meaning: float = 0.85
     # Embed each item with the line it answered (MemoryItem.context): "Flinkwerk, they make
     # routing software" is about a new job only next to "What's the company?".
     embed_context: bool = True

@@ -236,41 +236,6 @@ async def test_near_duplicates_collapse_and_keep_their_sources(
     assert set(band[0].item.source_ids) == {"ev-v1", "ev-v2"}
 
 
-async def test_a_paraphrase_of_a_better_hit_gives_its_place_to_something_else(
-    parts: tuple[Database | PostgresDatabase, HybridMemory],
-) -> None:
-    _, memory = parts
-    await memory.add([item(f"f{i}", t) for i, t in enumerate(FILLER)])
-    await memory.add(
-        [
-            item("studio", "I'm opening my own dance studio downtown.", days_ago=30),
-            item("again", "I am opening my own dance studio in the downtown area.", days_ago=20),
-            item("why", "I lost my banking job, so dancing is my business now.", days_ago=10),
-        ]
-    )
-    hits = await memory.search(ask("Why am I opening a dance studio?", k=2))
-    ids = [h.item.id for h in hits]
-    assert "why" in ids, ids  # the second place is not spent on saying the studio line again
-    assert len({"studio", "again"} & set(ids)) == 1
-    # the dropped paraphrase is not counted as shown: the kept line claims only its own source
-    assert all("ev-again" not in h.item.source_ids for h in hits if h.item.id != "again")
-
-
-async def test_a_line_that_only_asks_ranks_behind_the_statement(
-    parts: tuple[Database | PostgresDatabase, HybridMemory],
-) -> None:
-    _, memory = parts
-    await memory.add([item(f"f{i}", t) for i, t in enumerate(FILLER)])
-    await memory.add(
-        [
-            item("asks", "Oh nice, a new bike? What bike did you get? Is it a road bike?", days_ago=2),
-            item("says", "I got a new bike, a steel gravel frame.", days_ago=3),
-        ]
-    )
-    hits = await memory.search(ask("what bike did I get?", k=2))
-    assert hits[0].item.id == "says"
-
-
 async def test_the_same_memory_works_against_a_chroma_server(tmp_path: Path, embedder: OnnxEmbedder) -> None:
     async with ChromaServer(tmp_path / "server") as server:
         db = Database(tmp_path / "familiar.sqlite3")
