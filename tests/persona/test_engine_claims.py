@@ -36,13 +36,13 @@ async def process(
     history the processes share, when given)."""
     db = Database(path)
     await db.open()
-    dedup = SqliteEventDedup(db)
-    await dedup.start()
-    stores = dataclasses.replace(make_stores(), dedup=dedup)
-    if history is not None:
-        stores = dataclasses.replace(stores, history=history)
-    options = {"claim_lease_s": LEASE_S, **settings}
-    try:
+    try:  # an open connection's thread would keep a failed run from exiting
+        dedup = SqliteEventDedup(db)
+        await dedup.start()
+        stores = dataclasses.replace(make_stores(), dedup=dedup)
+        if history is not None:
+            stores = dataclasses.replace(stores, history=history)
+        options = {"claim_lease_s": LEASE_S, **settings}
         async with running_engine(
             stores=stores, provider=provider, settings=fast_settings(**options)
         ) as engine:
@@ -77,41 +77,41 @@ async def test_a_killed_process_claim_is_answered_once_its_lease_runs_out(tmp_pa
     question = message("are you there?", event_id="q2")
     db = Database(tmp_path / "claims.db")
     await db.open()
-    killed = SqliteEventDedup(db)
-    await killed.start()
-    await killed.claim("event:terminal:q2", LEASE_S)  # then kill -9: nobody renews or releases it
-
     provider, sink = ScriptedProvider("yes, here"), RecordingSink()
-    async with process(tmp_path / "claims.db", provider) as (engine, _):
-        async with asyncio.timeout(GUARD_S):  # the re-delivery waits out the dead holder's lease
-            assert await engine.submit(question, sink) is TurnOutcome.ANSWERED
-        assert engine.stats["turns.resumed"] == 1
-        assert await engine.submit(question, RecordingSink()) is TurnOutcome.DUPLICATE
-    await db.close()
+    try:
+        killed = SqliteEventDedup(db)
+        await killed.start()
+        await killed.claim("event:terminal:q2", LEASE_S)  # then kill -9: nobody renews or releases it
+        async with process(tmp_path / "claims.db", provider) as (engine, _):
+            async with asyncio.timeout(GUARD_S):  # the re-delivery waits out the dead holder's lease
+                assert await engine.submit(question, sink) is TurnOutcome.ANSWERED
+            assert engine.stats["turns.resumed"] == 1
+            assert await engine.submit(question, RecordingSink()) is TurnOutcome.DUPLICATE
+    finally:
+        await db.close()
     assert sink.texts == ["yes, here"]
 
 
 async def test_a_process_killed_after_its_reply_went_out_is_not_answered_again(tmp_path: Path) -> None:
     question = message("did my parcel arrive?", event_id="q9")
+    provider, sink = ScriptedProvider("it arrived, again"), RecordingSink()
     db = Database(tmp_path / "claims.db")
     await db.open()
-    killed = SqliteEventDedup(db)
-    await killed.start()
-    await killed.claim("event:terminal:q9", LEASE_S)
-    # It committed the turn and delivered the reply, then was killed before marking it answered.
-    history = make_stores().history
-    asked = message_turn(question, persona="default")
-    await history.append([asked, dataclasses.replace(asked, event_id="q9:reply", role="assistant",
-                                                      text="it arrived this morning")])  # fmt: skip
-
-    provider, sink = ScriptedProvider("it arrived, again"), RecordingSink()
-    try:
+    try:  # an open connection's thread would keep a failed run from exiting
+        killed = SqliteEventDedup(db)
+        await killed.start()
+        await killed.claim("event:terminal:q9", LEASE_S)
+        # It committed the turn and delivered the reply, then was killed before marking it answered.
+        history = make_stores().history
+        asked = message_turn(question, persona="default")
+        await history.append([asked, dataclasses.replace(asked, event_id="q9:reply", role="assistant",
+                                                          text="it arrived this morning")])  # fmt: skip
         async with process(tmp_path / "claims.db", provider, history) as (engine, _):
             async with asyncio.timeout(GUARD_S):  # re-delivered once the dead holder's lease ran out
                 assert await engine.submit(question, sink) is TurnOutcome.DUPLICATE
             assert await engine.submit(question, RecordingSink()) is TurnOutcome.DUPLICATE
     finally:
-        await db.close()  # an open connection's thread would keep a failed run from exiting
+        await db.close()
     assert sink.texts == []  # the person saw the answer once
     assert provider.requests == []
 
