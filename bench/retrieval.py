@@ -147,23 +147,27 @@ async def run_dataset(
             latencies: list[float] = []
             for q in data["questions"]:
                 conversation = conversations[q["conversation"]]
-                query = MemoryQuery(
-                    text=q["question"],
-                    visibility=Visibility(owners=frozenset({f"bench:{q['conversation']}"}), scope=DM_SCOPE),
-                    now=datetime.fromisoformat(q["time"]),
-                    k=max(ks),
-                    asker_name=conversation["user"],
-                    persona_name=conversation.get("persona", ""),
-                )
-                t0 = time.perf_counter()
-                hits = await memory.search(query)
-                latencies.append((time.perf_counter() - t0) * 1000)
                 evidence = set(q["evidence"])
                 part = "aside" if q["conversation"].split(":")[0] in aside else "tuned"
                 category = q.get("category", "uncategorised")
                 side = category.split(":")[0] if ":" in category else None
+                # One search per k, as the bot asks with its own k: the candidate pool grows with
+                # k, so R@10 read off a k = 40 search would not be what a k = 10 caller gets.
                 for k in ks:
-                    found = {s for h in hits[:k] for s in h.item.source_ids}
+                    query = MemoryQuery(
+                        text=q["question"],
+                        visibility=Visibility(
+                            owners=frozenset({f"bench:{q['conversation']}"}), scope=DM_SCOPE
+                        ),
+                        now=datetime.fromisoformat(q["time"]),
+                        k=k,
+                        asker_name=conversation["user"],
+                        persona_name=conversation.get("persona", ""),
+                    )
+                    t0 = time.perf_counter()
+                    hits = await memory.search(query)
+                    latencies.append((time.perf_counter() - t0) * 1000)
+                    found = {s for h in hits for s in h.item.source_ids}
                     share = len(evidence & found) / len(evidence) if evidence else 1.0
                     for name in _rows(category, side, part if aside else None):
                         recalls[name][k].append(share)
