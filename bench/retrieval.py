@@ -151,19 +151,17 @@ async def run_dataset(
                 part = "aside" if q["conversation"].split(":")[0] in aside else "tuned"
                 category = q.get("category", "uncategorised")
                 side = category.split(":")[0] if ":" in category else None
+                asked = MemoryQuery(
+                    text=q["question"],
+                    visibility=Visibility(owners=frozenset({f"bench:{q['conversation']}"}), scope=DM_SCOPE),
+                    now=datetime.fromisoformat(q["time"]),
+                    asker_name=conversation["user"],
+                    persona_name=conversation.get("persona", ""),
+                )
                 # One search per k, as the bot asks with its own k: the candidate pool grows with
                 # k, so R@10 read off a k = 40 search would not be what a k = 10 caller gets.
                 for k in ks:
-                    query = MemoryQuery(
-                        text=q["question"],
-                        visibility=Visibility(
-                            owners=frozenset({f"bench:{q['conversation']}"}), scope=DM_SCOPE
-                        ),
-                        now=datetime.fromisoformat(q["time"]),
-                        k=k,
-                        asker_name=conversation["user"],
-                        persona_name=conversation.get("persona", ""),
-                    )
+                    query = dataclasses.replace(asked, k=k)
                     t0 = time.perf_counter()
                     hits = await memory.search(query)
                     latencies.append((time.perf_counter() - t0) * 1000)

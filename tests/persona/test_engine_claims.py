@@ -36,7 +36,7 @@ async def process(
     history the processes share, when given)."""
     db = Database(path)
     await db.open()
-    try:  # an open connection's thread would keep a failed run from exiting
+    try:  # closed even when the test fails (see killed_holder)
         dedup = SqliteEventDedup(db)
         await dedup.start()
         stores = dataclasses.replace(make_stores(), dedup=dedup)
@@ -47,6 +47,22 @@ async def process(
             stores=stores, provider=provider, settings=fast_settings(**options)
         ) as engine:
             yield engine, dedup
+    finally:
+        await db.close()
+
+
+@asynccontextmanager
+async def killed_holder(path: Path, key: str) -> AsyncIterator[None]:
+    """A process that claimed `key` and was then killed -9: nobody renews or releases the claim.
+    Its connection closes on the way out, even when the test fails (an open connection's thread
+    would keep a failed run from exiting)."""
+    db = Database(path)
+    await db.open()
+    try:
+        killed = SqliteEventDedup(db)
+        await killed.start()
+        await killed.claim(key, LEASE_S)
+        yield
     finally:
         await db.close()
 
@@ -75,32 +91,20 @@ async def test_a_turn_stopped_mid_reply_is_answered_once_after_the_restart(tmp_p
 
 async def test_a_killed_process_claim_is_answered_once_its_lease_runs_out(tmp_path: Path) -> None:
     question = message("are you there?", event_id="q2")
-    db = Database(tmp_path / "claims.db")
-    await db.open()
     provider, sink = ScriptedProvider("yes, here"), RecordingSink()
-    try:
-        killed = SqliteEventDedup(db)
-        await killed.start()
-        await killed.claim("event:terminal:q2", LEASE_S)  # then kill -9: nobody renews or releases it
-        async with process(tmp_path / "claims.db", provider) as (engine, _):
-            async with asyncio.timeout(GUARD_S):  # the re-delivery waits out the dead holder's lease
-                assert await engine.submit(question, sink) is TurnOutcome.ANSWERED
-            assert engine.stats["turns.resumed"] == 1
-            assert await engine.submit(question, RecordingSink()) is TurnOutcome.DUPLICATE
-    finally:
-        await db.close()
+    path = tmp_path / "claims.db"
+    async with killed_holder(path, "event:terminal:q2"), process(path, provider) as (engine, _):
+        async with asyncio.timeout(GUARD_S):  # the re-delivery waits out the dead holder's lease
+            assert await engine.submit(question, sink) is TurnOutcome.ANSWERED
+        assert engine.stats["turns.resumed"] == 1
+        assert await engine.submit(question, RecordingSink()) is TurnOutcome.DUPLICATE
     assert sink.texts == ["yes, here"]
 
 
 async def test_a_process_killed_after_its_reply_went_out_is_not_answered_again(tmp_path: Path) -> None:
     question = message("did my parcel arrive?", event_id="q9")
     provider, sink = ScriptedProvider("it arrived, again"), RecordingSink()
-    db = Database(tmp_path / "claims.db")
-    await db.open()
-    try:  # an open connection's thread would keep a failed run from exiting
-        killed = SqliteEventDedup(db)
-        await killed.start()
-        await killed.claim("event:terminal:q9", LEASE_S)
+    async with killed_holder(tmp_path / "claims.db", "event:terminal:q9"):
         # It committed the turn and delivered the reply, then was killed before marking it answered.
         history = make_stores().history
         asked = message_turn(question, persona="default")
@@ -110,8 +114,6 @@ async def test_a_process_killed_after_its_reply_went_out_is_not_answered_again(t
             async with asyncio.timeout(GUARD_S):  # re-delivered once the dead holder's lease ran out
                 assert await engine.submit(question, sink) is TurnOutcome.DUPLICATE
             assert await engine.submit(question, RecordingSink()) is TurnOutcome.DUPLICATE
-    finally:
-        await db.close()
     assert sink.texts == []  # the person saw the answer once
     assert provider.requests == []
 
