@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable
 
 from memory.base import Outbox, OutboxJob, Tombstone
@@ -32,6 +32,7 @@ Execute = Callable[[OutboxJob], Awaitable[None]]
 ForgetAgain = Callable[[Tombstone], Awaitable[None]]
 _POLL_S = 1.0  # how long one lease call waits for a new job
 _OUTAGE_BACKOFF_S = 2.0
+_FINISHED_KEPT = 1024  # far more than one lease call can hand back
 
 
 class QueueWorker:
@@ -54,6 +55,9 @@ class QueueWorker:
         self._name = name
         self._lease_s = lease_s
         self._running: dict[str, asyncio.Task[None]] = {}  # by queue entry
+        # Entries finished here lately: a lease call that was in flight when one was acknowledged
+        # can still hand it back, and running it again would learn the same turn twice.
+        self._finished: OrderedDict[str, None] = OrderedDict()
         self._slot_free = asyncio.Event()
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -130,8 +134,8 @@ class QueueWorker:
         return not self._stopping
 
     def _spawn(self, leased: LeasedJob) -> None:
-        if leased.entry in self._running:
-            return  # our own lease lapsed while it ran and came back to us
+        if leased.entry in self._running or leased.entry in self._finished:
+            return  # our own lease lapsed while it ran, or just before we acknowledged it
         task = asyncio.create_task(self._run(leased), name=f"queue-job-{leased.job.key}")
         self._running[leased.entry] = task
 
@@ -157,6 +161,7 @@ class QueueWorker:
             try:
                 await self._once(leased.job)
                 await self._leases.ack(leased)
+                self._remember_finished(leased.entry)
             except Exception as exc:  # a job's failure must not end the worker: retried, then recorded
                 if attempt == settings.retries:
                     await self._failed(leased, exc)
@@ -167,6 +172,11 @@ class QueueWorker:
             else:
                 self.stats["succeeded"] += 1
                 return
+
+    def _remember_finished(self, entry: str) -> None:
+        self._finished[entry] = None
+        while len(self._finished) > _FINISHED_KEPT:
+            self._finished.popitem(last=False)
 
     async def _once(self, job: OutboxJob) -> None:
         forgotten = await self._tombstones.forgotten(job.owners, job.origin_ts)
@@ -190,6 +200,7 @@ class QueueWorker:
                 )
                 return
             await self._leases.bury(leased, error)
+            self._remember_finished(leased.entry)
             self.stats["dead_letters"] += 1
         except Exception:  # the queue itself is away: the job stays leased and comes back
             _log.exception("could not record the failure of job %s", leased.job.key)

@@ -201,8 +201,11 @@ class RedisJobQueue:
         )
         leased = _entries(claimed[1])
         if len(leased) < count:
+            # Jobs just reclaimed are ours but not yet renewed: waiting for new ones now could let
+            # their lease lapse again before the worker starts them, so then only look.
+            block = None if leased else millis(block_s)
             fresh: Any = await self._client.xreadgroup(
-                GROUP, consumer, {self._stream: ">"}, count=count - len(leased), block=millis(block_s)
+                GROUP, consumer, {self._stream: ">"}, count=count - len(leased), block=block
             )
             for _, entries in fresh or []:
                 leased.extend(_entries(entries))

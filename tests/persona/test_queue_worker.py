@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
 from memory.base import OutboxJob, Tombstone
+from memory.queue import LeasedJob
 from memory.redis.history import RedisHistoryStore
 from memory.redis.queue import RedisJobQueue
 from memory.sqlite.db import Database
@@ -125,6 +127,51 @@ async def test_a_dead_workers_job_is_taken_by_another_after_its_lease(
         await _until_empty(queue)
     finally:
         await survivor.close(drain_timeout_s=5)
+    assert runner.ran == Counter({"hook:facts:e1": 1})
+
+
+class StaleHandback:
+    """The queue, where one lease call that read a job before its acknowledgement returns only
+    after it: what a slow machine does when XAUTOCLAIM and XACK cross (seen once in CI)."""
+
+    def __init__(self, queue: RedisJobQueue, runner: Runner) -> None:
+        self.queue, self.runner = queue, runner
+        self.handed: list[LeasedJob] = []
+        self.replayed = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.queue, name)
+
+    async def lease(self, consumer: str, count: int, block_s: float) -> list[LeasedJob]:
+        if self.handed and not self.replayed:
+            async with asyncio.timeout(10):
+                while not self.runner.ran or (await self.queue.stats()).leased:  # noqa: ASYNC110
+                    await asyncio.sleep(0.02)
+            self.replayed = True
+            return self.handed
+        leased = await self.queue.lease(consumer, count, block_s)
+        self.handed = self.handed or leased
+        return leased
+
+
+async def test_a_job_handed_back_by_a_lease_that_crossed_its_acknowledgement_is_not_run_again(
+    db: Database, redis_client: Redis
+) -> None:
+    queue, runner = await _queue(db, redis_client), Runner()
+    stale = StaleHandback(queue, runner)
+    worker = QueueWorker(
+        leases=stale, tombstones=queue, execute=runner.execute, forget_again=runner.forget_again,
+        settings=SETTINGS, name="w1", lease_s=LEASE_S,
+    )  # fmt: skip
+    await queue.commit([], [job("hook:facts:e1")])
+    await worker.start()
+    try:
+        async with asyncio.timeout(10):
+            while not stale.replayed:  # noqa: ASYNC110 - the handback is polled by the worker
+                await asyncio.sleep(0.02)
+        await worker.idle()
+    finally:
+        await worker.close(drain_timeout_s=5)
     assert runner.ran == Counter({"hook:facts:e1": 1})
 
 
