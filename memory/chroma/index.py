@@ -148,13 +148,7 @@ class ChromaIndex:
         )
 
     async def query(
-        self,
-        collection: str,
-        *,
-        embedding: Sequence[float],
-        k: int,
-        where: Mapping[str, Any] | None = None,
-        details: bool = False,
+        self, collection: str, *, embedding: Sequence[float], k: int, where: Mapping[str, Any] | None = None
     ) -> list[VectorHit]:
         self._check_dims([embedding])
         target = await self._collection(collection, create=False)
@@ -165,7 +159,7 @@ class ChromaIndex:
             query_embeddings=[list(embedding)],
             n_results=k,
             where=dict(where) if where else None,
-            include=["documents", "metadatas", "distances"] if details else ["distances"],
+            include=["documents", "metadatas", "distances"],
         )
         ids = result["ids"][0]
         docs = (result.get("documents") or [[]])[0] or [""] * len(ids)
