@@ -4,7 +4,8 @@ Up to `settings.worker_jobs` jobs at a time, each a named task owned here. A job
 (dropped unrun when all its owners forgot everything since its turn; a forget that came while it
 ran is applied again after), then acknowledged. Its lease is renewed every third of the lease
 while it runs, so a slow learning call is not taken by another worker; a worker that dies stops
-renewing and its jobs go to another worker one lease later.
+renewing and its jobs go to another worker one lease later. An entry finished here is never run
+here again, even when a lease call that crossed its acknowledgement hands it back.
 
 Failures, like the in-process outbox (`persona.outbox`): a few quick retries with backoff, then
 - kept for a later try (one lease later, by any worker) when a store is unreachable, never
