@@ -242,18 +242,28 @@ class LexicalIndex:
         terms, newest = await self._affordable(terms, partitions)
         if not terms:
             return [], []
-        sql = (
-            f"SELECT e.doc_id, t.rank, e.ts FROM {self._terms} t JOIN {self._entries} e ON e.rowid = t.rowid"
-            f" WHERE {self._terms} MATCH ?"
-        )
+        # The matches are scored once (SQLite materializes a CTE read twice) and both lists are
+        # cut to k inside SQLite: handing every scored match to Python cost more than scoring
+        # them (100k items of one owner: 8.2 -> 5.0 ms).
         params: list[object] = [_match_expression(terms, partitions)]
+        newer = ""
         if newest is not None:
-            sql += " AND t.rowid >= ?"
+            newer = " AND rowid >= ?"
             params.append(newest)
-        rows = await self._db.fetchall(sql + " ORDER BY t.rank", params)
-        anywhere = [LexicalHit(id=str(r[0]), score=-float(r[1])) for r in rows[:k]]
-        inside = [LexicalHit(id=str(r[0]), score=-float(r[1])) for r in rows if since <= float(r[2]) < until]
-        return anywhere, inside[:k]
+        sql = (
+            f"WITH scored AS (SELECT rowid, rank FROM {self._terms}"
+            f" WHERE {self._terms} MATCH ?{newer}),"
+            f" placed AS (SELECT e.doc_id, s.rank, e.ts FROM scored s"
+            f" JOIN {self._entries} e ON e.rowid = s.rowid)"
+            " SELECT 0, * FROM (SELECT doc_id, rank FROM placed ORDER BY rank LIMIT ?)"
+            " UNION ALL SELECT 1, * FROM"
+            " (SELECT doc_id, rank FROM placed WHERE ts >= ? AND ts < ? ORDER BY rank LIMIT ?)"
+        )
+        rows = await self._db.fetchall(sql, [*params, k, since, until, k])
+        ranked = sorted(rows, key=lambda r: float(r[2]))  # a compound SELECT promises no order
+        anywhere, inside = ([LexicalHit(id=str(r[1]), score=-float(r[2])) for r in ranked if r[0] == part]
+                            for part in (0, 1))  # fmt: skip
+        return anywhere, inside
 
     async def _matches(self, terms: Sequence[str], partitions: Sequence[str]) -> int:
         row = await self._db.fetchone(

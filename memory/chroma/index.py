@@ -148,7 +148,13 @@ class ChromaIndex:
         )
 
     async def query(
-        self, collection: str, *, embedding: Sequence[float], k: int, where: Mapping[str, Any] | None = None
+        self,
+        collection: str,
+        *,
+        embedding: Sequence[float],
+        k: int,
+        where: Mapping[str, Any] | None = None,
+        details: bool = False,
     ) -> list[VectorHit]:
         self._check_dims([embedding])
         target = await self._collection(collection, create=False)
@@ -159,7 +165,7 @@ class ChromaIndex:
             query_embeddings=[list(embedding)],
             n_results=k,
             where=dict(where) if where else None,
-            include=["documents", "metadatas", "distances"],
+            include=["documents", "metadatas", "distances"] if details else ["distances"],
         )
         ids = result["ids"][0]
         docs = (result.get("documents") or [[]])[0] or [""] * len(ids)

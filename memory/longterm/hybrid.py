@@ -379,7 +379,7 @@ class HybridMemory:
             if rows is not None:
                 return exact_rankings(rows, embedding[0], n, bounds)
             if bounds is None:
-                return [[i for i, _ in await self._dense(embedding[0], collections, n)]]
+                return [await self._dense(embedding[0], collections, n)]
             return await self._dense_with_interval(embedding[0], collections, visibility, n, bounds)
 
         async with asyncio.TaskGroup() as group:
@@ -437,21 +437,16 @@ class HybridMemory:
         )
         return int(row[0]) if row else 0
 
-    async def _dense(
-        self, embedding: Sequence[float], collections: Sequence[str], n: int
-    ) -> list[tuple[str, float]]:
-        """(id, timestamp) of the n nearest visible items, nearest first, over the partitions."""
+    async def _dense(self, embedding: Sequence[float], collections: Sequence[str], n: int) -> list[str]:
+        """The ids of the n nearest visible items, nearest first, over the partitions."""
         per_collection = await asyncio.gather(
             *(self._vectors.query(name, embedding=embedding, k=n) for name in collections)
         )
-        best: dict[str, tuple[float, float]] = {}
+        best: dict[str, float] = {}
         for hits in per_collection:
             for hit in hits:
-                ts = float(hit.metadata.get("ts", float("nan")))
-                if hit.id not in best or hit.distance < best[hit.id][0]:
-                    best[hit.id] = (hit.distance, ts)
-        ranked = sorted(best.items(), key=lambda pair: pair[1][0])[:n]
-        return [(item_id, ts) for item_id, (_, ts) in ranked]
+                best[hit.id] = min(hit.distance, best.get(hit.id, hit.distance))
+        return sorted(best, key=best.__getitem__)[:n]
 
     async def _dense_with_interval(
         self,
@@ -475,11 +470,21 @@ class HybridMemory:
             rows_task = group.create_task(self._fetch_rows(visibility, bounds)) if exact else None
             dense_task = group.create_task(self._dense(embedding, collections, k))
         dense = dense_task.result()
-        anywhere = [item_id for item_id, _ in dense[:n]]
+        anywhere = dense[:n]
         if rows_task is not None:
             return [anywhere, exact_rankings(rows_task.result(), embedding, n, None)[0]]
-        inside = [item_id for item_id, ts in dense if bounds[0] <= ts < bounds[1]]
+        # Times from our rows, one indexed read, not from Chroma's metadata (read per hit there).
+        stamps = await self._stamps(dense)
+        inside = [i for i in dense if i in stamps and bounds[0] <= stamps[i] < bounds[1]]
         return [anywhere, inside[:n]]
+
+    async def _stamps(self, ids: Sequence[str]) -> dict[str, float]:
+        if not ids:
+            return {}
+        rows = await self._db.fetchall(
+            f"SELECT id, ts FROM ltm_items WHERE id IN ({','.join('?' * len(ids))})", list(ids)
+        )
+        return {str(r[0]): float(r[1]) for r in rows}
 
     async def _lex(
         self, text: str, tokens: Sequence[str], n: int, bounds: tuple[float, float] | None

@@ -22,9 +22,13 @@ async def _exercise(index: ChromaIndex) -> None:
         embeddings=[_vec(1, 0), _vec(0, 1), _vec(1, 1)],
         metadatas=[{"ts": 1.0}, {"ts": 2.0}, {"ts": 3.0}],
     )
-    hits = await index.query("notes-a", embedding=_vec(1, 0.1), k=2)
+    hits = await index.query("notes-a", embedding=_vec(1, 0.1), k=2, details=True)
     assert [h.id for h in hits] == ["n1", "n3"]
-    assert hits[0].text == "first"
+    assert (hits[0].text, hits[0].metadata) == ("first", {"ts": 1.0})
+    assert [(h.text, h.metadata) for h in await index.query("notes-a", embedding=_vec(1, 0.1), k=2)] == [
+        ("", {}),
+        ("", {}),
+    ]
     assert hits[0].distance < hits[1].distance
     filtered = await index.query("notes-a", embedding=_vec(1, 0.1), k=5, where={"ts": {"$gte": 2.0}})
     assert [h.id for h in filtered] == ["n3", "n2"]

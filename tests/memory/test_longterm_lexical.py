@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,24 @@ async def test_an_index_in_the_first_schema_is_rebuilt_on_start(db: Database) ->
     assert await db.fetchone("SELECT 1 FROM sqlite_master WHERE name = 't_fts'") is None
     await index.add([doc("later", "another greyhound")])  # rowids continue after the rebuilt ones
     assert {h.id for h in await index.search("greyhound", partitions=[ALICE], k=5)} == {"old", "new", "later"}
+
+
+async def test_one_pass_gives_the_best_anywhere_and_the_best_inside_an_interval(db: Database) -> None:
+    index = LexicalIndex(db, name="t")
+    await index.start()
+    await index.add(
+        [
+            doc("old-best", "sourdough sourdough sourdough starter", ts=10.0),
+            doc("old", "a sourdough loaf", ts=20.0),
+            doc("week-best", "sourdough sourdough starter again", ts=110.0),
+            doc("week", "sourdough with seeds and a long loaf of other words", ts=120.0),
+            doc("unrelated", "the lake in the morning", ts=115.0),
+        ]
+    )
+    anywhere, inside = await index.search_within(
+        "sourdough", partitions=[ALICE], k=3, since=100.0, until=200.0
+    )
+    assert [h.id for h in anywhere] == ["old-best", "week-best", "old"]
+    assert [h.id for h in inside] == ["week-best", "week"]
+    assert all(a.score >= b.score for a, b in pairwise(anywhere))
+    assert await index.search_within("sourdough", partitions=[BOB], k=3, since=100.0, until=200.0) == ([], [])
