@@ -260,10 +260,11 @@ class LexicalIndex:
             " (SELECT doc_id, rank FROM placed WHERE ts >= ? AND ts < ? ORDER BY rank LIMIT ?)"
         )
         rows = await self._db.fetchall(sql, [*params, k, since, until, k])
+        found: tuple[list[LexicalHit], list[LexicalHit]] = ([], [])  # anywhere, inside
         ranked = sorted(rows, key=lambda r: float(r[2]))  # a compound SELECT promises no order
-        anywhere, inside = ([LexicalHit(id=str(r[1]), score=-float(r[2])) for r in ranked if r[0] == part]
-                            for part in (0, 1))  # fmt: skip
-        return anywhere, inside
+        for part, doc_id, rank in ranked:
+            found[int(part)].append(LexicalHit(id=str(doc_id), score=-float(rank)))
+        return found
 
     async def _matches(self, terms: Sequence[str], partitions: Sequence[str]) -> int:
         row = await self._db.fetchone(
