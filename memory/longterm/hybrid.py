@@ -24,7 +24,7 @@ import numpy as np
 from memory.embeddings.base import Embedder, EmbeddingMismatchError
 from memory.lexical import LexicalDoc, LexicalIndex, partition_token
 from memory.longterm import partitions
-from memory.longterm.exact import Rows, exact_rankings
+from memory.longterm.exact import Ranked, Rows, exact_rankings
 from memory.longterm.fusion import collapse_near_duplicates, recency_bonus, reciprocal_rank_fusion
 from memory.longterm.rows import (
     ADDED_COLUMNS,
@@ -37,6 +37,7 @@ from memory.longterm.rows import (
     pack_vector,
     to_row,
 )
+from memory.longterm.sentences import pack_sentence_vectors, sentences
 from memory.longterm.subject import (
     Side,
     from_persona_view,
@@ -149,11 +150,11 @@ class HybridMemory:
         return [from_row(r) for r in rows]
 
     async def _reembed(self, items: Sequence[MemoryItem]) -> None:
-        vectors = await self._embedder.embed([_embedded_text(i, self._tuning) for i in items])
+        vectors, by_sentence = await self._embed(items)
         await self._upsert_vectors(items, vectors)
         await self._db.executemany(
-            "UPDATE ltm_items SET vec = ? WHERE id = ?",
-            [(pack_vector(v), i.id) for i, v in zip(items, vectors, strict=True)],
+            "UPDATE ltm_items SET vec = ?, svec = ? WHERE id = ?",
+            [(pack_vector(v), s, i.id) for i, v, s in zip(items, vectors, by_sentence, strict=True)],
         )
 
     async def warmed(self) -> list[str]:
@@ -214,8 +215,23 @@ class HybridMemory:
         new = await self._unknown(unique)
         if not new:
             return
-        vectors = await self._embedder.embed([_embedded_text(item, self._tuning) for item in new])
-        await self._write(new, vectors)
+        vectors, by_sentence = await self._embed(new)
+        await self._write(new, vectors, by_sentence)
+
+    async def _embed(
+        self, items: Sequence[MemoryItem], *, own: bool = True
+    ) -> tuple[list[list[float]], list[bytes | None]]:
+        """Each item's own vector (its text with its context; [] when not `own`), and its
+        sentences' vectors packed (None for a one-sentence item), from one call to the model."""
+        split = [sentences(item.text) if self._tuning.sentence_weight > 0 else [] for item in items]
+        texts = [_embedded_text(item, self._tuning) for item in items] if own else []
+        embedded = await self._embedder.embed(texts + [s for parts in split for s in parts])
+        vectors, rest = embedded[: len(texts)], embedded[len(texts) :]
+        packed: list[bytes | None] = []
+        for parts in split:
+            packed.append(pack_sentence_vectors(rest[: len(parts)]))
+            rest = rest[len(parts) :]
+        return vectors, packed
 
     async def restore(self, stored: Sequence[tuple[MemoryItem, Sequence[float]]]) -> int:
         """Items moved from another store with the vectors it kept (`familiar memory move`): the
@@ -225,10 +241,18 @@ class HybridMemory:
         vectors = {item.id: vector for item, vector in stored}
         new = await self._unknown([item for item, _ in stored])
         if new:
-            await self._write(new, [vectors[item.id] for item in new])
+            # The rows moved hold no sentence vectors: those are embedded here (a move then ranks
+            # as the store it came from did), the items' own vectors are not.
+            _, by_sentence = await self._embed(new, own=False)
+            await self._write(new, [vectors[item.id] for item in new], by_sentence)
         return len(new)
 
-    async def _write(self, new: Sequence[MemoryItem], vectors: Sequence[Sequence[float]]) -> None:
+    async def _write(
+        self,
+        new: Sequence[MemoryItem],
+        vectors: Sequence[Sequence[float]],
+        by_sentence: Sequence[bytes | None],
+    ) -> None:
         await self._upsert_vectors(new, vectors)
         await self._lexical.add(
             [
@@ -248,7 +272,7 @@ class HybridMemory:
         await self._db.executemany(
             f"INSERT INTO ltm_items({WRITE_COLUMNS}) VALUES ({marks})"
             f" ON CONFLICT (id) DO UPDATE SET {UPSERT_SET}",
-            [to_row(i, v) for i, v in zip(new, vectors, strict=True)],
+            [to_row(i, v, s) for i, v, s in zip(new, vectors, by_sentence, strict=True)],
         )
 
     async def _unknown(self, items: Sequence[MemoryItem]) -> list[MemoryItem]:
@@ -370,7 +394,7 @@ class HybridMemory:
         tuning = self._tuning
         bounds = None if interval is None else (epoch(interval.start), epoch(interval.end))
 
-        async def dense_lists() -> list[list[str]]:
+        async def dense_lists() -> Ranked:
             # The visible rows are read from SQLite while the model embeds the query.
             async with asyncio.TaskGroup() as group:
                 small = group.create_task(self._visible_rows(visibility, limit=tuning.exact_scan_limit))
@@ -379,27 +403,38 @@ class HybridMemory:
             if rows is not None:
                 return exact_rankings(rows, embedding[0], n, bounds)
             if bounds is None:
-                return [await self._dense(embedding[0], collections, n)]
-            return await self._dense_with_interval(embedding[0], collections, visibility, n, bounds)
+                anywhere = await self._dense(embedding[0], collections, n)
+                return Ranked(anywhere=anywhere, best_sentence=[], inside=[])
+            anywhere, inside = await self._dense_with_interval(
+                embedding[0], collections, visibility, n, bounds
+            )
+            return Ranked(anywhere=anywhere, best_sentence=[], inside=inside)
 
         async with asyncio.TaskGroup() as group:
             dense = group.create_task(dense_lists())
             lexical = group.create_task(self._lex(text, tokens, n, bounds))
         lexical_anywhere, lexical_inside = lexical.result()
-        dense_found = dense.result()
-        rankings = [(tuning.dense_weight, dense_found[0]), (tuning.lexical_weight, lexical_anywhere)]
+        found = dense.result()
+        # A partition too big for the exact scan has no sentence vectors in its ANN index: there
+        # the item's own vector casts both dense votes, as it did before sentences were kept.
+        rankings = [
+            (tuning.dense_weight, found.anywhere),
+            (tuning.sentence_weight, found.best_sentence or found.anywhere),
+            (tuning.lexical_weight, lexical_anywhere),
+        ]
         if bounds is not None:
-            rankings.append((tuning.time_weight, dense_found[1]))
+            rankings.append((tuning.time_weight, found.inside))
             rankings.append((tuning.time_weight, lexical_inside))
         return rankings
 
     async def _visible_rows(
         self, visibility: Visibility, *, limit: int, bounds: tuple[float, float] | None = None
     ) -> Rows | None:
-        """(id, ts, vector) of every visible item (inside `bounds`), or None when more than `limit`."""
+        """(id, ts, vector, sentence vectors) of every visible item (inside `bounds`), or None when
+        more than `limit`."""
         if not await self._fits(visibility, limit=limit, bounds=bounds):
             return None
-        return await self._fetch_rows(visibility, bounds)
+        return await self._fetch_rows(visibility, bounds, with_sentences=self._tuning.sentence_weight > 0)
 
     async def _fits(self, visibility: Visibility, *, limit: int, bounds: tuple[float, float] | None) -> bool:
         """Whether at most `limit` items are visible (inside `bounds`).
@@ -418,16 +453,20 @@ class HybridMemory:
             total += await self._count(f"scope = ?{span}", [visibility.scope, *span_params], limit)
         return total <= limit
 
-    async def _fetch_rows(self, visibility: Visibility, bounds: tuple[float, float] | None) -> Rows:
+    async def _fetch_rows(
+        self, visibility: Visibility, bounds: tuple[float, float] | None, *, with_sentences: bool = False
+    ) -> Rows:
         span, span_params = _span_sql(bounds)
         clauses, params = _visibility_sql(visibility)
         rows = await self._db.fetchall(
-            f"SELECT id, ts, vec FROM ltm_items WHERE ({clauses}){span}", [*params, *span_params]
+            f"SELECT id, ts, vec{', svec' if with_sentences else ''} FROM ltm_items WHERE ({clauses}){span}",
+            [*params, *span_params],
         )
         return Rows(
             ids=[str(r[0]) for r in rows],
             ts=np.fromiter((float(r[1]) for r in rows), dtype=np.float64, count=len(rows)),
             blobs=[r[2] for r in rows],
+            sentence_blobs=[r[3] for r in rows] if with_sentences else [],
         )
 
     async def _count(self, where: str, params: Sequence[object], limit: int) -> int:
@@ -455,7 +494,7 @@ class HybridMemory:
         visibility: Visibility,
         n: int,
         bounds: tuple[float, float],
-    ) -> list[list[str]]:
+    ) -> tuple[list[str], list[str]]:
         """The dense list anywhere, and the one inside the interval.
 
         An interval usually holds few items: scoring them all is cheap and, unlike a filtered ANN
@@ -472,11 +511,11 @@ class HybridMemory:
         dense = dense_task.result()
         anywhere = dense[:n]
         if rows_task is not None:
-            return [anywhere, exact_rankings(rows_task.result(), embedding, n, None)[0]]
+            return anywhere, exact_rankings(rows_task.result(), embedding, n, None).anywhere
         # Times from our rows, one indexed read, not from Chroma's metadata (read per hit there).
         stamps = await self._stamps(dense)
         inside = [i for i in dense if i in stamps and bounds[0] <= stamps[i] < bounds[1]]
-        return [anywhere, inside[:n]]
+        return anywhere, inside[:n]
 
     async def _stamps(self, ids: Sequence[str]) -> dict[str, float]:
         if not ids:

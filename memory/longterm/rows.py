@@ -28,22 +28,25 @@ CREATE TABLE IF NOT EXISTS ltm_items (
     persona TEXT NOT NULL,
     vec BLOB NOT NULL,
     kind TEXT NOT NULL DEFAULT 'turn',
-    context TEXT NOT NULL DEFAULT ''
+    context TEXT NOT NULL DEFAULT '',
+    svec BLOB
 );
 CREATE TABLE IF NOT EXISTS ltm_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS ltm_items_owner ON ltm_items(owner, ts);
 CREATE INDEX IF NOT EXISTS ltm_items_scope ON ltm_items(scope, ts);
 """
-# Columns a table made by an earlier version lacks: its rows are all turns, their context unknown.
+# Columns a table made by an earlier version lacks: its rows are all turns, their context unknown,
+# and without sentence vectors (memory.longterm.sentences: such an item counts with its own).
 ADDED_COLUMNS = {
     "kind": "ALTER TABLE ltm_items ADD COLUMN kind TEXT NOT NULL DEFAULT 'turn'",
     "context": "ALTER TABLE ltm_items ADD COLUMN context TEXT NOT NULL DEFAULT ''",
+    "svec": "ALTER TABLE ltm_items ADD COLUMN svec BLOB",
 }
 COLUMNS = (
     "id, owner, scope, role, text, ts, created_at, source_ids, platform, room_id, thread_id, persona, kind,"
     " context"
 )
-WRITE_COLUMNS = COLUMNS + ", vec"
+WRITE_COLUMNS = COLUMNS + ", vec, svec"
 # An add that finds the row (a retried add) replaces it: SQLite and Postgres both take this form.
 UPSERT_SET = ", ".join(f"{c.strip()} = excluded.{c.strip()}" for c in WRITE_COLUMNS.split(",")[1:])
 
@@ -64,7 +67,9 @@ def unpack_vectors(blobs: Sequence[bytes], dim: int) -> npt.NDArray[np.float32]:
     return np.frombuffer(b"".join(blobs), dtype=np.float16).reshape(len(blobs), dim).astype(np.float32)
 
 
-def to_row(item: MemoryItem, vector: Sequence[float]) -> tuple[Any, ...]:
+def to_row(
+    item: MemoryItem, vector: Sequence[float], sentence_vectors: bytes | None = None
+) -> tuple[Any, ...]:
     return (
         item.id,
         item.owner,
@@ -81,6 +86,7 @@ def to_row(item: MemoryItem, vector: Sequence[float]) -> tuple[Any, ...]:
         item.kind,
         item.context,
         pack_vector(vector),
+        sentence_vectors,
     )
 
 

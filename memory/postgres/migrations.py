@@ -258,12 +258,19 @@ CREATE TABLE checkins (
 CREATE TABLE voice_choices (key TEXT PRIMARY KEY, voice_on INTEGER NOT NULL);
 """
 
+# A long turn's sentence vectors beside its own (memory.longterm.sentences); rows from before
+# have none and count with their own vector.
+_V6_SENTENCE_VECTORS = """
+ALTER TABLE ltm_items ADD COLUMN svec BYTEA;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(version=1, name="stores", sql=_V1_HOT + _V1_LEARNED + _V1_PEOPLE_AND_WORK),
     Migration(version=2, name="long-term memory", sql=_V2_LONG_TERM),
     Migration(version=3, name="knowledgebase", sql=_V3_KNOWLEDGE),
     Migration(version=4, name="history kinds", sql=_V4_HISTORY_KINDS),
     Migration(version=5, name="reminders and check-ins", sql=_V5_ASSISTANT),
+    Migration(version=6, name="sentence vectors", sql=_V6_SENTENCE_VECTORS),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
 
