@@ -32,6 +32,7 @@ from memory.chroma import ChromaIndex
 from memory.derived import derived_item
 from memory.embeddings.onnx import OnnxEmbedder
 from memory.longterm import HybridMemory, RetrievalTuning
+from memory.longterm.sentences import sentences as split_sentences
 from memory.postgres.pool import PostgresDatabase
 from memory.records import DM_SCOPE, MemoryItem, MemoryQuery, Visibility
 from memory.sqlite.db import Database
@@ -276,7 +277,9 @@ async def _run_scale(data_dir: Path, n_items: int, *, per_owner: int, queries: i
     questions = [q["question"] for q in data["questions"]]
     real = OnnxEmbedder()
     await real.start()
-    pool = dict(zip(sentences, np.array(await real.embed(sentences)), strict=True))
+    # A long line's sentences are embedded too (memory.longterm.sentences): the pool holds them.
+    pieces = sorted({p for t in sentences for p in split_sentences(t)} | set(sentences))
+    pool = dict(zip(pieces, np.array(await real.embed(pieces)), strict=True))
     embedder = _PoolEmbedder(real, pool, seed=n_items)
     per_owner = min(per_owner, n_items)
     owners = max(1, n_items // per_owner)
