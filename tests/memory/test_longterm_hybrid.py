@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,14 +21,6 @@ from tests.support.chroma_server import ChromaServer
 ALICE, BOB = "discord:alice", "discord:bob"
 ROOM = "room:discord:general"
 NOW = datetime(2023, 6, 1, 10, 0)
-
-
-@pytest.fixture(scope="module")
-def embedder() -> Iterator[OnnxEmbedder]:
-    model = OnnxEmbedder()
-    asyncio.run(model.start())  # loading once per module keeps the suite fast
-    yield model
-    asyncio.run(model.close())
 
 
 # Small visible sets are ranked by an exact scan, large ones through Chroma: run every test both ways.

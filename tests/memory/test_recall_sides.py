@@ -7,10 +7,9 @@ A fact the person corrected must never be recalled above its correction.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -29,14 +28,6 @@ from persona.storing import memory_items
 from tests.persona.learning.support import ALICE, Clock, ScriptedProvider, fact, turn
 
 NOW = datetime(2023, 9, 1, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def embedder() -> Iterator[OnnxEmbedder]:
-    model = OnnxEmbedder()
-    asyncio.run(model.start())
-    yield model
-    asyncio.run(model.close())
 
 
 @pytest.fixture

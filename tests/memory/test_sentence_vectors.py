@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -37,14 +36,6 @@ OTHERS = [
     "We might change offices to the second floor next quarter.",
 ]
 QUESTION = "Which city is my sibling relocating to?"
-
-
-@pytest.fixture(scope="module")
-def embedder() -> Iterator[OnnxEmbedder]:
-    model = OnnxEmbedder()
-    asyncio.run(model.start())
-    yield model
-    asyncio.run(model.close())
 
 
 def test_a_turn_keeps_the_sentences_worth_a_vector_of_their_own() -> None:

@@ -9,10 +9,9 @@ store documents) allows, even when asked for only that many, with the hidden rec
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import sqlite3
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -316,14 +315,6 @@ def _item(record: Record) -> MemoryItem:
         created_at=record.at,
         source_ids=(f"ev-{record.id}",),
     )
-
-
-@pytest.fixture(scope="module")
-def embedder() -> Iterator[OnnxEmbedder]:
-    model = OnnxEmbedder()
-    asyncio.run(model.start())  # once per module: loading the model is the slow part
-    yield model
-    asyncio.run(model.close())
 
 
 @pytest.fixture
