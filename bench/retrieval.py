@@ -206,7 +206,11 @@ class _CachedEmbedder:
     def __init__(self, real: OnnxEmbedder, path: Path) -> None:
         self.model_id, self.dim = real.model_id, real.dim
         self._real, self._path = real, path
-        self._known: dict[str, list[float]] = json.loads(path.read_text()) if path.exists() else {}
+        stored: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+        self._known: dict[str, list[float]] = {k: v for k, v in stored.items() if not k.startswith("\x01")}
+        self._parts: dict[str, list[list[float]]] = {
+            k[1:]: v for k, v in stored.items() if k.startswith("\x01")
+        }
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         missing = [t for t in dict.fromkeys(texts) if t not in self._known]
@@ -214,8 +218,24 @@ class _CachedEmbedder:
             self._known.update(zip(missing, await self._real.embed(missing), strict=True))
         return [self._known[t] for t in texts]
 
+    async def embed_parts(
+        self, texts: Sequence[str], parts: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[list[list[float]], list[list[list[float]]]]:
+        """As the model pools them (memory.longterm.sentences), kept under the text and its spans."""
+        keys = [f"{text}\x00parts{json.dumps(list(spans))}" for text, spans in zip(texts, parts, strict=True)]
+        missing = [n for n, key in enumerate(keys) if key not in self._parts]
+        if missing:
+            wholes, found = await self._real.embed_parts(
+                [texts[n] for n in missing], [parts[n] for n in missing]
+            )
+            for n, whole, pooled in zip(missing, wholes, found, strict=True):
+                self._known.setdefault(texts[n], whole)
+                self._parts[keys[n]] = pooled
+        return [self._known[t] for t in texts], [self._parts[key] for key in keys]
+
     async def save(self) -> None:
-        await asyncio.to_thread(self._path.write_text, json.dumps(self._known))
+        known = self._known | {f"\x01{key}": pooled for key, pooled in self._parts.items()}
+        await asyncio.to_thread(self._path.write_text, json.dumps(known))
 
     async def close(self) -> None:
         await self._real.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class EmbeddingMismatchError(RuntimeError):
@@ -19,3 +19,16 @@ class Embedder(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class PartEmbedder(Protocol):
+    """An embedder that also pools parts of each text from the same model run ("late chunking"):
+    a sentence's vector then costs nothing more than its text's and still knows its neighbours."""
+
+    async def embed_parts(
+        self, texts: Sequence[str], parts: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[list[list[float]], list[list[list[float]]]]:
+        """Per text its vector (as `embed` gives it) and one vector per (start, end) character
+        span of it; a span the model's input limit cut off gets none."""
+        ...

@@ -143,6 +143,47 @@ class OnnxEmbedder:
         position = {text: i for i, text in enumerate(unique)}
         return vectors[[position[t] for t in texts]].tolist()  # type: ignore[no-any-return]
 
+    async def embed_parts(
+        self, texts: Sequence[str], parts: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[list[list[float]], list[list[list[float]]]]:
+        if self._session is None:
+            await self.start()
+        # Equal texts with equal spans (one merged reply kept for several people) run once.
+        asked = [(text, tuple(spans)) for text, spans in zip(texts, parts, strict=True)]
+        unique = list(dict.fromkeys(asked))
+        runs = await asyncio.gather(*(self._run(self._embed_one_with_parts, t, list(p)) for t, p in unique))
+        done = dict(zip(unique, runs, strict=True))
+        return (
+            [done[key][0].tolist() for key in asked],
+            [[v.tolist() for v in done[key][1]] for key in asked],
+        )
+
+    def _embed_one_with_parts(
+        self, text: str, spans: list[tuple[int, int]]
+    ) -> tuple[npt.NDArray[np.float32], list[npt.NDArray[np.float32]]]:
+        """One model run: the text's vector as `_embed_batch` gives it, and each span's tokens
+        pooled the same way (a span's token states were computed seeing the whole text)."""
+        encoding = self._tokenizer.encode_batch([text])[0]
+        ids = np.array([encoding.ids], dtype=np.int64)
+        mask = np.array([encoding.attention_mask], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._input_names:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        hidden = self._session.run(None, feeds)[0]
+        whole = mean_pool_normalise(hidden, mask)[0]
+        found: list[npt.NDArray[np.float32]] = []
+        if not spans:
+            return whole, found
+        # Read once: each access to a tokenizers Encoding property builds a new Python list.
+        offsets, special = encoding.offsets, encoding.special_tokens_mask
+        words = [(n, a, b) for n, (a, b) in enumerate(offsets) if b > a and not special[n]]
+        for start, end in spans:
+            inside = [n for n, a, b in words if a >= start and b <= end]
+            if inside:
+                pooled = hidden[0, inside].mean(axis=0)
+                found.append((pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32))
+        return whole, found
+
     async def _query_vector(self, text: str) -> npt.NDArray[np.float32]:
         """One text, shared: a turn's memory search and knowledgebase embed the same message at
         the same time, and a text's vector does not depend on what else is embedded (batches of

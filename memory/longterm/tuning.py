@@ -15,9 +15,10 @@ class RetrievalTuning:
     # 1.2 in all (1.2 against 1.5, LoCoMo dev: tuned part R@10 +1.6 own / +1.3 persona, aside
     # +0.4 / +0.2; 1.0 and 2.0 both worse on the tuned part), split in two: the item's own vector
     # and its best sentence's (memory.longterm.sentences). Against the whole 1.2 on the own
-    # vector: tuned part R@10 +1.2 own / +1.6 persona, aside +1.4 / +1.0 (0.7 + 0.5 and 0.5 + 0.7
-    # within a point of it on the tuned part; a sentence list over the fused candidates only, not
-    # the whole partition, gains half). 0 turns sentence vectors off (none are embedded).
+    # vector: tuned part R@10 +0.9 own / +0.7 persona, aside +1.1 / +0.7 (measured with sentences
+    # embedded on their own: 0.7 + 0.5 and 0.5 + 0.7 within a point of 0.6 + 0.6 on the tuned
+    # part; a sentence list over the fused candidates only, not the whole partition, gained half).
+    # 0 turns sentence vectors off (none are kept).
     dense_weight: float = 0.6
     sentence_weight: float = 0.6
     lexical_weight: float = 1.0

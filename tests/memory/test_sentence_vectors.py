@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from memory.embeddings.onnx import OnnxEmbedder
 from memory.longterm import HybridMemory, RetrievalTuning
 from memory.longterm.exact import Rows, exact_rankings
 from memory.longterm.rows import pack_vector
-from memory.longterm.sentences import pack_sentence_vectors, sentences
+from memory.longterm.sentences import pack_sentence_vectors, sentence_spans, sentences
 from memory.postgres.pool import PostgresDatabase
 from memory.records import DM_SCOPE, MemoryItem, MemoryQuery, Visibility
 from memory.sqlite.db import Database
@@ -35,7 +35,7 @@ OTHERS = [
     "My cousin is thinking about a new apartment downtown.",
     "We might change offices to the second floor next quarter.",
 ]
-QUESTION = "Which city is my sibling relocating to?"
+QUESTION = "Where is my sister moving to?"
 
 
 def test_a_turn_keeps_the_sentences_worth_a_vector_of_their_own() -> None:
@@ -56,13 +56,14 @@ def test_a_turn_keeps_the_sentences_worth_a_vector_of_their_own() -> None:
 async def test_the_best_sentence_ranks_a_long_turn_its_own_vector_buries(embedder: OnnxEmbedder) -> None:
     texts = {f"o{n}": text for n, text in enumerate(OTHERS)} | {"long": LONG}
     ids = list(texts)
-    own = await embedder.embed([texts[i] for i in ids])
-    by_sentence = [
-        pack_sentence_vectors(await embedder.embed(parts)) if (parts := sentences(texts[i])) else None
-        for i in ids
-    ]
+    own, by_sentence = await embedder.embed_parts(
+        [texts[i] for i in ids], [sentence_spans(texts[i]) for i in ids]
+    )
     rows = Rows(
-        ids=ids, ts=np.zeros(len(ids)), blobs=[pack_vector(v) for v in own], sentence_blobs=by_sentence
+        ids=ids,
+        ts=np.zeros(len(ids)),
+        blobs=[pack_vector(v) for v in own],
+        sentence_blobs=[pack_sentence_vectors(found) for found in by_sentence],
     )
     ranked = exact_rankings(rows, (await embedder.embed([QUESTION]))[0], 6, None)
     assert ranked.anywhere[0] != "long"  # as a whole it is about work and the kids
@@ -126,3 +127,31 @@ async def test_memories_moved_in_with_their_vectors_get_their_sentences_embedded
     vectors = await embedder.embed([i.text for i in moved])
     assert await memory.restore(list(zip(moved, vectors, strict=True))) == len(moved)
     assert [h.item.id for h in await memory.search(_ask(QUESTION))] == ["long"]
+
+
+class _TextsOnly:
+    """An embedder that embeds whole texts only, as a provider's API does."""
+
+    def __init__(self, model: OnnxEmbedder) -> None:
+        self.model_id, self.dim, self._model = model.model_id, model.dim, model
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        return await self._model.embed(texts)
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_an_embedder_of_whole_texts_only_embeds_each_sentence_on_its_own(
+    tmp_path: Path, embedder: OnnxEmbedder
+) -> None:
+    db = Database(tmp_path / "familiar.sqlite3")
+    index = ChromaIndex(model_id=embedder.model_id, dim=embedder.dim, path=tmp_path / "chroma")
+    store = HybridMemory(db=db, vectors=index, embedder=_TextsOnly(embedder), tuning=_SENTENCES_ONLY)
+    try:
+        await store.add([_item(f"o{n}", text) for n, text in enumerate(OTHERS)] + [_item("long", LONG)])
+        assert [h.item.id for h in await store.search(_ask(QUESTION))] == ["long"]
+    finally:
+        await store.close()
+        await index.close()
+        await db.close()
