@@ -163,13 +163,8 @@ class OnnxEmbedder:
     ) -> tuple[npt.NDArray[np.float32], list[npt.NDArray[np.float32]]]:
         """One model run: the text's vector as `_embed_batch` gives it, and each span's tokens
         pooled the same way (a span's token states were computed seeing the whole text)."""
-        encoding = self._tokenizer.encode_batch([text])[0]
-        ids = np.array([encoding.ids], dtype=np.int64)
-        mask = np.array([encoding.attention_mask], dtype=np.int64)
-        feeds = {"input_ids": ids, "attention_mask": mask}
-        if "token_type_ids" in self._input_names:
-            feeds["token_type_ids"] = np.zeros_like(ids)
-        hidden = self._session.run(None, feeds)[0]
+        encodings, hidden, mask = self._token_states([text])
+        encoding = encodings[0]
         whole = mean_pool_normalise(hidden, mask)[0]
         found: list[npt.NDArray[np.float32]] = []
         if not spans:
@@ -231,14 +226,18 @@ class OnnxEmbedder:
         return vectors
 
     def _embed_batch(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        _, hidden, mask = self._token_states(texts)
+        return mean_pool_normalise(hidden, mask)
+
+    def _token_states(self, texts: list[str]) -> tuple[list[Any], npt.NDArray[Any], npt.NDArray[np.int64]]:
+        """The texts' encodings, the model's per-token states and the attention mask (one run)."""
         encodings = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._input_names:
             feeds["token_type_ids"] = np.zeros_like(ids)
-        hidden = self._session.run(None, feeds)[0]
-        return mean_pool_normalise(hidden, mask)
+        return encodings, self._session.run(None, feeds)[0], mask
 
     async def close(self) -> None:
         running = [run.task for run in self._running.values()]
