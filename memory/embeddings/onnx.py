@@ -35,7 +35,7 @@ _T = TypeVar("_T")
 DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2@onnx-int8"
 DEFAULT_DIM = 384
 _VENDORED_TOKENIZER = Path(__file__).parent / "data" / "tokenizer.json"
-_RECENT_TEXTS = 256  # single texts remembered (about 1.5 KB each)
+_RECENT_TEXTS = 1024  # texts remembered (about 1.5 KB each): queries, and lines stored lately
 
 
 def default_model_path() -> Path:
@@ -139,9 +139,13 @@ class OnnxEmbedder:
         if len(unique) == 1:
             vector = await self._query_vector(unique[0])
             return [vector.tolist() for _ in texts]
-        vectors = await self._compute(unique)
-        position = {text: i for i, text in enumerate(unique)}
-        return vectors[[position[t] for t in texts]].tolist()  # type: ignore[no-any-return]
+        # Texts embedded lately are not run again: a message's context is the persona's line
+        # before it, whose own vector the previous turn's storing made (see embed_parts).
+        known = {t: v for t in unique if (v := self._recent.get(t)) is not None}
+        missing = [t for t in unique if t not in known]
+        if missing:
+            known.update(zip(missing, await self._compute(missing), strict=True))
+        return [known[t].tolist() for t in texts]
 
     async def embed_parts(
         self, texts: Sequence[str], parts: Sequence[Sequence[tuple[int, int]]]
@@ -153,6 +157,8 @@ class OnnxEmbedder:
         unique = list(dict.fromkeys(asked))
         runs = await asyncio.gather(*(self._run(self._embed_one_with_parts, t, list(p)) for t, p in unique))
         done = dict(zip(unique, runs, strict=True))
+        for (text, _), (whole, _) in done.items():
+            self._remember(text, whole)  # the same vector `embed` gives (one text per run)
         return (
             [done[key][0].tolist() for key in asked],
             [[v.tolist() for v in done[key][1]] for key in asked],
@@ -209,10 +215,14 @@ class OnnxEmbedder:
             run = self._running.get(text)
             if run is not None and run.task is asyncio.current_task():  # not a newer run's
                 del self._running[text]
+        self._remember(text, vector)
+        return vector
+
+    def _remember(self, text: str, vector: npt.NDArray[np.float32]) -> None:
         self._recent[text] = vector
+        self._recent.move_to_end(text)
         if len(self._recent) > _RECENT_TEXTS:
             self._recent.popitem(last=False)
-        return vector
 
     async def _compute(self, unique: Sequence[str]) -> npt.NDArray[np.float32]:
         order = sorted(range(len(unique)), key=lambda i: len(unique[i]))

@@ -55,7 +55,7 @@ from memory.vectors import VectorIndex
 
 _log = logging.getLogger(__name__)
 _DAY_S = 86400.0
-_CONTEXT_CHARS = 300
+_LEXICAL_CONTEXT_CHARS = 300  # of the context, its end (nearest the item) is indexed for BM25
 _LEXICAL_NAME = "ltm_lex"
 _COLLECTION_PREFIX = "ltm-"  # every long-term memory collection (see partitions)
 _ROOM_PREFIX = "ltm-r-"  # the room partitions (partitions.room_collection)
@@ -221,29 +221,49 @@ class HybridMemory:
     async def _embed(
         self, items: Sequence[MemoryItem], *, own: bool = True
     ) -> tuple[list[list[float]], list[bytes | None]]:
-        """Each item's own vector (its text with its context), and its sentences' vectors packed
-        (None for a one-sentence item); with `own` False only what the sentences need is run.
+        """Each item's own vector (its text's, turned toward its context's: see
+        RetrievalTuning.context_weight), and its sentences' vectors packed (None for a one-sentence
+        item); with `own` False only what the sentences need is run.
 
-        The local model pools each sentence from the run that embeds the whole item ("late
+        The local model pools each sentence from the run that embeds the item's text ("late
         chunking"), so sentences cost no extra model run: LoCoMo dev R@10, against embedding each
         sentence on its own, tuned part -0.3 own / -0.9 persona, aside -0.4 / -0.3, for ingest
         as fast as without sentence vectors (245 against 247-250 items/s; on their own: 194 against
         291). An embedder that cannot (a provider's API) embeds the sentences as texts of their own.
         """
-        texts = [_embedded_text(item, self._tuning) for item in items]
-        spans = [sentence_spans(i.text) if self._tuning.sentence_weight > 0 else [] for i in items]
+        texts = [item.text for item in items]
+        spans = [sentence_spans(text) if self._tuning.sentence_weight > 0 else [] for text in texts]
+        weight = self._tuning.context_weight if own else 0.0
+        contexts = [item.context if weight > 0 else "" for item in items]
+        # A reply's context is the message stored beside it: that text is not run twice. The
+        # persona's earlier line, a message's context, the embedder may still hold (OnnxEmbedder).
+        extra = [c for c in dict.fromkeys(contexts) if c and c not in set(texts)]
         if isinstance(self._embedder, PartEmbedder):
             if not own and not any(spans):
                 return [], [None] * len(items)
-            vectors, by_part = await self._embedder.embed_parts(texts, spans)
-            return (vectors if own else []), [pack_sentence_vectors(found) for found in by_part]
-        split = [[i.text[a:b] for a, b in found] for i, found in zip(items, spans, strict=True)]
-        embedded = await self._embedder.embed((texts if own else []) + [s for parts in split for s in parts])
-        vectors, rest = (embedded[: len(texts)], embedded[len(texts) :]) if own else ([], embedded)
-        packed: list[bytes | None] = []
-        for parts in split:
-            packed.append(pack_sentence_vectors(rest[: len(parts)]))
-            rest = rest[len(parts) :]
+            parts_run = self._embedder.embed_parts(texts, spans)
+            if extra:
+                (whole, by_part), extra_vectors = await asyncio.gather(parts_run, self._embedder.embed(extra))
+            else:
+                (whole, by_part), extra_vectors = await parts_run, []
+            packed = [pack_sentence_vectors(found) for found in by_part]
+        else:
+            split = [[text[a:b] for a, b in found] for text, found in zip(texts, spans, strict=True)]
+            own_texts = texts if own else []
+            embedded = await self._embedder.embed(own_texts + extra + [s for parts in split for s in parts])
+            whole, rest = embedded[: len(own_texts)], embedded[len(own_texts) :]
+            extra_vectors, rest = rest[: len(extra)], rest[len(extra) :]
+            packed = []
+            for parts in split:
+                packed.append(pack_sentence_vectors(rest[: len(parts)]))
+                rest = rest[len(parts) :]
+        if not own:
+            return [], packed
+        known = dict(zip(texts, whole, strict=True)) | dict(zip(extra, extra_vectors, strict=True))
+        vectors = [
+            _turned_toward(vector, known[context], weight) if context else vector
+            for vector, context in zip(whole, contexts, strict=True)
+        ]
         return vectors, packed
 
     async def restore(self, stored: Sequence[tuple[MemoryItem, Sequence[float]]]) -> int:
@@ -271,7 +291,7 @@ class HybridMemory:
             [
                 LexicalDoc(
                     id=i.id,
-                    text=f"{i.text}\n{i.context[-_CONTEXT_CHARS:]}"
+                    text=f"{i.text}\n{i.context[-_LEXICAL_CONTEXT_CHARS:]}"
                     if self._tuning.lexical_context
                     else i.text,
                     partitions=partitions.item_tokens(i),
@@ -696,12 +716,11 @@ class HybridMemory:
         return known
 
 
-def _embedded_text(item: MemoryItem, tuning: RetrievalTuning) -> str:
-    """The item's own words first, so the model's input limit cuts context, never text; and of the
-    context its end, nearest to what the item answers ("...What's the company?")."""
-    if tuning.embed_context and item.context:
-        return f"{item.text}\n{item.context[-_CONTEXT_CHARS:]}"
-    return item.text
+def _turned_toward(vector: Sequence[float], context: Sequence[float], weight: float) -> list[float]:
+    """The unit vector of `vector` + `weight` x `context`: a text read next to what it answered."""
+    summed = np.asarray(vector, dtype=np.float32) + weight * np.asarray(context, dtype=np.float32)
+    turned: list[float] = (summed / max(float(np.linalg.norm(summed)), 1e-12)).tolist()
+    return turned
 
 
 def _span_sql(bounds: tuple[float, float] | None) -> tuple[str, list[object]]:

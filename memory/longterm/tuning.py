@@ -59,9 +59,14 @@ class RetrievalTuning:
     # dev R@10 tuned +0.2 own / +0.1 persona, aside +0.2 / +0.2 (any shared source, either
     # side, also merged a fact with what the persona recommended in reply: not that).
     absorb_siblings: bool = True
-    # Embed each item with the line it answered (MemoryItem.context): "Flinkwerk, they make
-    # routing software" is about a new job only next to "What's the company?".
-    embed_context: bool = True
+    # Each item's vector leans toward the line it answered (MemoryItem.context): "Flinkwerk, they
+    # make routing software" is about a new job only next to "What's the company?". The two are
+    # embedded apart and added, the context's vector scaled by this (0 = the text alone). Each line
+    # is then run through the model once, as its own text and, reused, as the next one's context,
+    # instead of again inside every longer input: ingest about twice as fast. LoCoMo dev R@10
+    # against embedding the two as one text, tuned part: 0.8 -0.5 own / -0.6 persona, 1.0 -0.8 /
+    # -0.7, 1.3 -0.4 / -0.2, 1.6 -0.9 / -0.5, 2.0 -0.7 / -0.7; the aside part at 1.3: +0.1 / -0.1.
+    context_weight: float = 1.3
     recency_half_life_days: float = 30.0
     future_slack_s: float = 60.0  # items stamped after query.now (beyond clock skew) are not recalled
     duplicate_threshold: float = 0.85

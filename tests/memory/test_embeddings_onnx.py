@@ -93,6 +93,34 @@ async def test_one_message_embedded_by_two_sources_at_once_runs_the_model_once()
         await embedder.close()
 
 
+async def test_a_line_stored_lately_is_not_run_again_as_the_next_messages_context() -> None:
+    """Storing a reply embeds it; the person's answer to it is then stored beside that reply's
+    vector (memory.longterm.hybrid), which must be the one the model gives, not run again."""
+    embedder = OnnxEmbedder()
+    runs: list[list[str]] = []
+    original = embedder._embed_batch
+
+    def spy(texts: list[str]) -> Any:
+        runs.append(texts)
+        return original(texts)
+
+    embedder._embed_batch = spy  # type: ignore[method-assign]  # our own class, not an SDK
+    reply = "Try the lemon risotto. Toast the rice first, then add the stock slowly."
+    answer = "Made it last night, the kids loved it!"
+    try:
+        [stored], _ = await embedder.embed_parts([reply], [[(0, 23)]])
+        context, said = await embedder.embed([reply, answer])
+        assert runs == [[answer]]
+        assert context == stored
+        fresh = OnnxEmbedder()
+        try:
+            assert _cos(context, (await fresh.embed([reply, "something else"]))[0]) > 0.9999
+        finally:
+            await fresh.close()
+    finally:
+        await embedder.close()
+
+
 async def test_a_missing_model_dir_says_which_file(tmp_path: Path) -> None:
     embedder = OnnxEmbedder(model_dir=tmp_path)
     with pytest.raises(FileNotFoundError, match=r"model\.onnx"):
