@@ -109,7 +109,7 @@ async def test_a_line_stored_lately_is_not_run_again_as_the_next_messages_contex
     answer = "Made it last night, the kids loved it!"
     try:
         [stored], _ = await embedder.embed_parts([reply], [[(0, 23)]])
-        context, said = await embedder.embed([reply, answer])
+        context, _ = await embedder.embed([reply, answer])
         assert runs == [[answer]]
         assert context == stored
         fresh = OnnxEmbedder()
