@@ -237,7 +237,8 @@ class HybridMemory:
         contexts = [item.context if weight > 0 else "" for item in items]
         # A reply's context is the message stored beside it: that text is not run twice. The
         # persona's earlier line, a message's context, the embedder may still hold (OnnxEmbedder).
-        extra = [c for c in dict.fromkeys(contexts) if c and c not in set(texts)]
+        stored = set(texts)
+        extra = [c for c in dict.fromkeys(contexts) if c and c not in stored]
         if isinstance(self._embedder, PartEmbedder):
             if not own and not any(spans):
                 return [], [None] * len(items)

@@ -23,6 +23,19 @@ def _cos(a: list[float], b: list[float]) -> float:
     return sum(x * y for x, y in zip(a, b, strict=True))
 
 
+def _model_runs(embedder: OnnxEmbedder) -> list[list[str]]:
+    """The texts of each model run the embedder makes from now on, in order."""
+    runs: list[list[str]] = []
+    original = embedder._embed_batch
+
+    def spy(texts: list[str]) -> Any:
+        runs.append(texts)
+        return original(texts)
+
+    embedder._embed_batch = spy  # type: ignore[method-assign]  # our own class, not an SDK
+    return runs
+
+
 async def test_local_model_embeds_meaning_offline() -> None:
     embedder = OnnxEmbedder()
     try:
@@ -67,14 +80,7 @@ async def test_batches_keep_input_order_and_run_off_the_event_loop() -> None:
 async def test_one_message_embedded_by_two_sources_at_once_runs_the_model_once() -> None:
     """A turn's memory search and knowledgebase embed the same message concurrently."""
     embedder = OnnxEmbedder()
-    runs: list[list[str]] = []
-    original = embedder._embed_batch
-
-    def spy(texts: list[str]) -> Any:
-        runs.append(texts)
-        return original(texts)
-
-    embedder._embed_batch = spy  # type: ignore[method-assign]  # our own class, not an SDK
+    runs = _model_runs(embedder)
     try:
         message = "what was that recipe you gave me in May?"
         first, second = await asyncio.gather(embedder.embed([message]), embedder.embed([message]))
@@ -97,14 +103,7 @@ async def test_a_line_stored_lately_is_not_run_again_as_the_next_messages_contex
     """Storing a reply embeds it; the person's answer to it is then stored beside that reply's
     vector (memory.longterm.hybrid), which must be the one the model gives, not run again."""
     embedder = OnnxEmbedder()
-    runs: list[list[str]] = []
-    original = embedder._embed_batch
-
-    def spy(texts: list[str]) -> Any:
-        runs.append(texts)
-        return original(texts)
-
-    embedder._embed_batch = spy  # type: ignore[method-assign]  # our own class, not an SDK
+    runs = _model_runs(embedder)
     reply = "Try the lemon risotto. Toast the rice first, then add the stock slowly."
     answer = "Made it last night, the kids loved it!"
     try:
