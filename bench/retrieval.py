@@ -279,18 +279,26 @@ class _PoolEmbedder:
 
 
 async def run_scale(
-    n_items: int, *, per_owner: int = 1000, queries: int = 300, keep: Path | None = None
+    n_items: int,
+    *,
+    per_owner: int = 1000,
+    queries: int = 300,
+    keep: Path | None = None,
+    tuning: RetrievalTuning | None = None,
 ) -> dict[str, Any]:
     """Search latency at `n_items`; with `keep`, the filled store is kept there and re-used when
-    a later run asks for the same fill (a 1M fill takes half an hour on 2 cores)."""
+    a later run asks for the same fill (a 1M fill takes half an hour on 2 cores), so settings
+    can be compared on one fill."""
     if keep is None:
         with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
-            return await _run_scale(Path(tmp), n_items, per_owner=per_owner, queries=queries)
+            return await _run_scale(Path(tmp), n_items, per_owner=per_owner, queries=queries, tuning=tuning)
     await asyncio.to_thread(keep.mkdir, parents=True, exist_ok=True)
-    return await _run_scale(keep, n_items, per_owner=per_owner, queries=queries)
+    return await _run_scale(keep, n_items, per_owner=per_owner, queries=queries, tuning=tuning)
 
 
-async def _run_scale(data_dir: Path, n_items: int, *, per_owner: int, queries: int) -> dict[str, Any]:
+async def _run_scale(
+    data_dir: Path, n_items: int, *, per_owner: int, queries: int, tuning: RetrievalTuning | None
+) -> dict[str, Any]:
     rng = random.Random(n_items)
     data = json.loads((Path(__file__).parent / "data" / "familiar_recall.json").read_text())
     sentences = sorted({t["text"] for c in data["conversations"] for s in c["sessions"] for t in s["turns"]})
@@ -307,7 +315,7 @@ async def _run_scale(data_dir: Path, n_items: int, *, per_owner: int, queries: i
     marker = data_dir / "filled.json"
     fill = {"items": n_items, "per_owner": per_owner}
     reused = await asyncio.to_thread(lambda: marker.exists() and json.loads(marker.read_text()) == fill)
-    db, index, memory = await _open(data_dir, embedder)
+    db, index, memory = await _open(data_dir, embedder, tuning)
     try:
         await memory.warmed()  # a restarted bot warms up while it connects, before its first message
         started = time.perf_counter()
@@ -425,6 +433,7 @@ def main() -> None:
                     per_owner=args.per_owner,
                     queries=args.queries,
                     keep=None if args.keep is None else args.keep / f"{n}-{args.per_owner}",
+                    tuning=_tuning(args.tuning),
                 )
             )
             out["scale"].append(row)

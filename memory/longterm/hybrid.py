@@ -37,7 +37,7 @@ from memory.longterm.rows import (
     pack_vector,
     to_row,
 )
-from memory.longterm.sentences import pack_sentence_vectors, sentence_spans
+from memory.longterm.sentences import best_sentence_similarity, pack_sentence_vectors, sentence_spans
 from memory.longterm.subject import (
     Side,
     from_persona_view,
@@ -436,13 +436,18 @@ class HybridMemory:
             rows, embedding = small.result(), embedded.result()
             if rows is not None:
                 return exact_rankings(rows, embedding[0], n, bounds)
+            # Too many for the exact scan: the ANN index holds the items' own vectors only, so the
+            # best-sentence list re-ranks a wider pool of their nearest by their stored sentences.
+            pool = max(n, tuning.sentence_pool) if tuning.sentence_weight > 0 else n
+            inside: list[str] = []
             if bounds is None:
-                anywhere = await self._dense(embedding[0], collections, n)
-                return Ranked(anywhere=anywhere, best_sentence=[], inside=[])
-            anywhere, inside = await self._dense_with_interval(
-                embedding[0], collections, visibility, n, bounds
-            )
-            return Ranked(anywhere=anywhere, best_sentence=[], inside=inside)
+                near = await self._dense(embedding[0], collections, pool)
+            else:
+                near, inside = await self._dense_with_interval(
+                    embedding[0], collections, visibility, n, bounds, at_least=pool
+                )
+            best = await self._best_sentence_among(near, embedding[0], n) if pool > n else []
+            return Ranked(anywhere=list(near)[:n], best_sentence=best, inside=inside)
 
         async with asyncio.TaskGroup() as group:
             dense = group.create_task(dense_lists())
@@ -510,8 +515,10 @@ class HybridMemory:
         )
         return int(row[0]) if row else 0
 
-    async def _dense(self, embedding: Sequence[float], collections: Sequence[str], n: int) -> list[str]:
-        """The ids of the n nearest visible items, nearest first, over the partitions."""
+    async def _dense(
+        self, embedding: Sequence[float], collections: Sequence[str], n: int
+    ) -> dict[str, float]:
+        """The n nearest visible items' cosines to the query, nearest first, over the partitions."""
         per_collection = await asyncio.gather(
             *(self._vectors.query(name, embedding=embedding, k=n) for name in collections)
         )
@@ -519,7 +526,8 @@ class HybridMemory:
         for hits in per_collection:
             for hit in hits:
                 best[hit.id] = min(hit.distance, best.get(hit.id, hit.distance))
-        return sorted(best, key=best.__getitem__)[:n]
+        # The index's space is cosine: distance is 1 - cosine.
+        return {i: 1.0 - best[i] for i in sorted(best, key=best.__getitem__)[:n]}
 
     async def _dense_with_interval(
         self,
@@ -528,8 +536,11 @@ class HybridMemory:
         visibility: Visibility,
         n: int,
         bounds: tuple[float, float],
-    ) -> tuple[list[str], list[str]]:
-        """The dense list anywhere, and the one inside the interval.
+        *,
+        at_least: int = 0,
+    ) -> tuple[dict[str, float], list[str]]:
+        """The dense list anywhere with its cosines (at least `at_least` long when there are as
+        many), and the n nearest inside the interval.
 
         An interval usually holds few items: scoring them all is cheap and, unlike a filtered ANN
         query (slow in Chroma), finds the right memory even when the query words are generic
@@ -538,18 +549,33 @@ class HybridMemory:
         """
         tuning = self._tuning
         exact = await self._fits(visibility, limit=tuning.interval_scan_limit, bounds=bounds)
-        k = n if exact else n * max(1, tuning.interval_widen)
+        k = max(at_least, n if exact else n * max(1, tuning.interval_widen))
         async with asyncio.TaskGroup() as group:
             rows_task = group.create_task(self._fetch_rows(visibility, bounds)) if exact else None
             dense_task = group.create_task(self._dense(embedding, collections, k))
         dense = dense_task.result()
-        anywhere = dense[:n]
+        anywhere = dict(list(dense.items())[: max(n, at_least)])
         if rows_task is not None:
             return anywhere, exact_rankings(rows_task.result(), embedding, n, None).anywhere
         # Times from our rows, one indexed read, not from Chroma's metadata (read per hit there).
-        stamps = await self._stamps(dense)
+        stamps = await self._stamps(list(dense))
         inside = [i for i in dense if i in stamps and bounds[0] <= stamps[i] < bounds[1]]
         return anywhere, inside[:n]
+
+    async def _best_sentence_among(
+        self, near: dict[str, float], embedding: Sequence[float], n: int
+    ) -> list[str]:
+        """The n of `near` (ids and their own cosines) whose best sentence is nearest; one
+        without sentence vectors counts with its own cosine."""
+        if not near:
+            return []
+        ids = list(near)
+        rows = await self._db.fetchall(
+            f"SELECT id, svec FROM ltm_items WHERE id IN ({','.join('?' * len(ids))})", ids
+        )
+        own = np.fromiter((near[str(r[0])] for r in rows), dtype=np.float32, count=len(rows))
+        best = best_sentence_similarity([r[1] for r in rows], own, np.asarray(embedding, dtype=np.float32))
+        return [str(rows[int(i)][0]) for i in np.argsort(-best, kind="stable")[:n]]
 
     async def _stamps(self, ids: Sequence[str]) -> dict[str, float]:
         if not ids:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -151,6 +152,24 @@ async def test_an_embedder_of_whole_texts_only_embeds_each_sentence_on_its_own(
     try:
         await store.add([_item(f"o{n}", text) for n, text in enumerate(OTHERS)] + [_item("long", LONG)])
         assert [h.item.id for h in await store.search(_ask(QUESTION))] == ["long"]
+    finally:
+        await store.close()
+        await index.close()
+        await db.close()
+
+
+@pytest.mark.parametrize("asked", [QUESTION, "Which city is my sister moving to, this week?"])
+async def test_a_partition_too_big_for_the_exact_scan_still_ranks_a_turn_by_its_best_sentence(
+    db: Database | PostgresDatabase, tmp_path: Path, embedder: OnnxEmbedder, asked: str
+) -> None:
+    # Six items over a limit of two: the ANN index serves, and it holds the items' own vectors.
+    # A faint vote of those vectors breaks the tie a missing sentence list would leave.
+    tuning = dataclasses.replace(_SENTENCES_ONLY, exact_scan_limit=2, time_weight=0.0, dense_weight=0.05)
+    index = ChromaIndex(model_id=embedder.model_id, dim=embedder.dim, path=tmp_path / "chroma")
+    store = HybridMemory(db=db, vectors=index, embedder=embedder, tuning=tuning)
+    try:
+        await store.add([_item(f"o{n}", text) for n, text in enumerate(OTHERS)] + [_item("long", LONG)])
+        assert [h.item.id for h in await store.search(_ask(asked))] == ["long"]
     finally:
         await store.close()
         await index.close()
