@@ -454,7 +454,7 @@ class HybridMemory:
             lexical = group.create_task(self._lex(text, tokens, n, bounds))
         lexical_anywhere, lexical_inside = lexical.result()
         found = dense.result()
-        # A partition too big for the exact scan has no sentence vectors in its ANN index: there
+        # Without a best-sentence list (sentence_pool 0 on a partition too big for the exact scan),
         # the item's own vector casts both dense votes, as it did before sentences were kept.
         rankings = [
             (tuning.dense_weight, found.anywhere),

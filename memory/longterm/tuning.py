@@ -77,13 +77,14 @@ class RetrievalTuning:
     # Visible sets this small are ranked by exact cosine over the item table instead of Chroma:
     # no HNSW index to load from disk on a partition's first search (120-190 ms at 1-2k items),
     # exact instead of approximate, and one SQLite read serves the time-interval list too. But the
-    # read grows with the set: one person's search, p50 / p99 ms (bench.retrieval --scale, 2
-    # cores), exact against ANN: 1k items 10.4 / 17.8 against 10.7 / 20; 2k 12.4-16.7 / 27-34
-    # against 12 / 23-24; 4k 23-35 / 88-116 against 12-13 / 29-32. Hence 2000, not 4000.
+    # read grows with the set. One person's search, p50 / p99 ms (bench.retrieval --scale, 2
+    # cores, runs alternated), exact against ANN: 1k items 10.4-11.1 / 18 against 10.3-11.0 /
+    # 19-21; 2k 12.4-17.1 / 27-34 against 11.7-12.2 / 23-24; 4k 23-35 / 88-116 against 12-13 /
+    # 29-32. Hence 2000, where it was 4000.
     exact_scan_limit: int = 2000
     # Beyond it, the best-sentence list ranks this many of the ANN index's nearest items by their
     # stored sentence vectors (the index holds the items' own vectors only). LoCoMo dev R@10 with
-    # every search on the ANN path, tuned part own / persona: no pool .799 / .828, 100 .819 /
+    # every search on the ANN path, tuned part own / persona: no pool .799 / .825, 100 .819 /
     # .848, 200 .815 / .845 (R@5 .733 / .764, best), 400 .815 / .845. It costs +4-5 ms p50 at 100k.
     sentence_pool: int = 200
     # After a restart, a partition too big for the exact scan has its HNSW index loaded from disk
