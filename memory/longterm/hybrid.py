@@ -18,6 +18,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -436,18 +437,7 @@ class HybridMemory:
             rows, embedding = small.result(), embedded.result()
             if rows is not None:
                 return exact_rankings(rows, embedding[0], n, bounds)
-            # Too many for the exact scan: the ANN index holds the items' own vectors only, so the
-            # best-sentence list re-ranks a wider pool of their nearest by their stored sentences.
-            pool = max(n, tuning.sentence_pool) if tuning.sentence_weight > 0 else n
-            inside: list[str] = []
-            if bounds is None:
-                near = await self._dense(embedding[0], collections, pool)
-            else:
-                near, inside = await self._dense_with_interval(
-                    embedding[0], collections, visibility, n, bounds, at_least=pool
-                )
-            best = await self._best_sentence_among(near, embedding[0], n) if pool > n else []
-            return Ranked(anywhere=list(near)[:n], best_sentence=best, inside=inside)
+            return await self._ann_rankings(embedding[0], collections, visibility, n, bounds)
 
         async with asyncio.TaskGroup() as group:
             dense = group.create_task(dense_lists())
@@ -529,61 +519,60 @@ class HybridMemory:
         # The index's space is cosine: distance is 1 - cosine.
         return {i: 1.0 - best[i] for i in sorted(best, key=best.__getitem__)[:n]}
 
-    async def _dense_with_interval(
+    async def _ann_rankings(
         self,
         embedding: Sequence[float],
         collections: Sequence[str],
         visibility: Visibility,
         n: int,
-        bounds: tuple[float, float],
-        *,
-        at_least: int = 0,
-    ) -> tuple[dict[str, float], list[str]]:
-        """The dense list anywhere with its cosines (at least `at_least` long when there are as
-        many), and the n nearest inside the interval.
+        bounds: tuple[float, float] | None,
+    ) -> Ranked:
+        """The dense lists of a visible set too big for the exact scan, from the ANN index.
 
-        An interval usually holds few items: scoring them all is cheap and, unlike a filtered ANN
-        query (slow in Chroma), finds the right memory even when the query words are generic
-        ("what did I do yesterday?"). When it holds many, the nearest of a widened ANN query
-        that fall inside it stand in, so a heavy user's search stays bounded.
+        The index holds the items' own vectors only, so the best-sentence list re-ranks a wider
+        pool of their nearest by the sentence vectors our rows keep. An interval usually holds few
+        items: scoring them all is cheap and, unlike a filtered ANN query (slow in Chroma), finds
+        the right memory even when the query words are generic ("what did I do yesterday?"). When
+        it holds many, the nearest of a widened ANN query that fall inside it stand in, so a heavy
+        user's search stays bounded. One read of our rows gives the pool's sentence vectors and
+        times (not Chroma's metadata, read hit by hit there).
         """
         tuning = self._tuning
-        exact = await self._fits(visibility, limit=tuning.interval_scan_limit, bounds=bounds)
-        k = max(at_least, n if exact else n * max(1, tuning.interval_widen))
+        sentences = tuning.sentence_weight > 0 and tuning.sentence_pool > n
+        scan_interval = bounds is not None and await self._fits(
+            visibility, limit=tuning.interval_scan_limit, bounds=bounds
+        )
+        widened = bounds is not None and not scan_interval
+        k = max(tuning.sentence_pool if sentences else n, n * max(1, tuning.interval_widen) if widened else n)
         async with asyncio.TaskGroup() as group:
-            rows_task = group.create_task(self._fetch_rows(visibility, bounds)) if exact else None
-            dense_task = group.create_task(self._dense(embedding, collections, k))
-        dense = dense_task.result()
-        anywhere = dict(list(dense.items())[: max(n, at_least)])
-        if rows_task is not None:
-            return anywhere, exact_rankings(rows_task.result(), embedding, n, None).anywhere
-        # Times from our rows, one indexed read, not from Chroma's metadata (read per hit there).
-        stamps = await self._stamps(list(dense))
-        inside = [i for i in dense if i in stamps and bounds[0] <= stamps[i] < bounds[1]]
-        return anywhere, inside[:n]
-
-    async def _best_sentence_among(
-        self, near: dict[str, float], embedding: Sequence[float], n: int
-    ) -> list[str]:
-        """The n of `near` (ids and their own cosines) whose best sentence is nearest; one
-        without sentence vectors counts with its own cosine."""
-        if not near:
-            return []
+            interval_rows = group.create_task(self._fetch_rows(visibility, bounds)) if scan_interval else None
+            dense = group.create_task(self._dense(embedding, collections, k))
+        near = dense.result()
         ids = list(near)
-        rows = await self._db.fetchall(
-            f"SELECT id, svec FROM ltm_items WHERE id IN ({','.join('?' * len(ids))})", ids
-        )
-        own = np.fromiter((near[str(r[0])] for r in rows), dtype=np.float32, count=len(rows))
-        best = best_sentence_similarity([r[1] for r in rows], own, np.asarray(embedding, dtype=np.float32))
-        return [str(rows[int(i)][0]) for i in np.argsort(-best, kind="stable")[:n]]
+        rows = await self._rows_of(ids, sentences=sentences) if sentences or widened else []
+        best: list[str] = []
+        if sentences:
+            own = np.fromiter((near[str(r[0])] for r in rows), dtype=np.float32, count=len(rows))
+            query = np.asarray(embedding, dtype=np.float32)
+            by_sentence = best_sentence_similarity([r[2] for r in rows], own, query)
+            best = [str(rows[int(i)][0]) for i in np.argsort(-by_sentence, kind="stable")[:n]]
+        inside: list[str] = []
+        if interval_rows is not None:
+            inside = exact_rankings(interval_rows.result(), embedding, n, None).anywhere
+        elif bounds is not None:
+            stamps = {str(r[0]): float(r[1]) for r in rows}
+            inside = [i for i in ids if i in stamps and bounds[0] <= stamps[i] < bounds[1]][:n]
+        return Ranked(anywhere=ids[:n], best_sentence=best, inside=inside)
 
-    async def _stamps(self, ids: Sequence[str]) -> dict[str, float]:
+    async def _rows_of(self, ids: Sequence[str], *, sentences: bool) -> Sequence[Sequence[Any]]:
+        """(id, ts[, svec]) of these items, in no particular order."""
         if not ids:
-            return {}
-        rows = await self._db.fetchall(
-            f"SELECT id, ts FROM ltm_items WHERE id IN ({','.join('?' * len(ids))})", list(ids)
+            return []
+        return await self._db.fetchall(
+            f"SELECT id, ts{', svec' if sentences else ''} FROM ltm_items"
+            f" WHERE id IN ({','.join('?' * len(ids))})",
+            list(ids),
         )
-        return {str(r[0]): float(r[1]) for r in rows}
 
     async def _lex(
         self, text: str, tokens: Sequence[str], n: int, bounds: tuple[float, float] | None
