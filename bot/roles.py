@@ -19,6 +19,7 @@ import socket
 from typing import Literal
 
 from memory.redis.roles import RedisHeartbeats
+from persona.tasks import stop
 
 _log = logging.getLogger(__name__)
 
@@ -69,15 +70,13 @@ class Heartbeat:
         task, self._task = self._task, None
         if task is None:
             return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop(task)
         with contextlib.suppress(Exception):  # Redis away: the keys expire by themselves
             for role in self._roles:
                 await self._beats.gone(role, self._name)
 
     async def _run(self) -> None:
-        while True:
+        while self._task is not None:  # besides the cancellation: see `persona.tasks`
             await asyncio.sleep(BEAT_EVERY_S)
             try:
                 await self._beat()

@@ -12,7 +12,6 @@ The dedup store fails open (an outage answers rather than drops; see `persona.ou
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Iterable
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from memory.base import Claim, EventDedup
 from persona.api import Admission
 from persona.outages import Outages
+from persona.tasks import stop
 
 _log = logging.getLogger(__name__)
 
@@ -58,9 +58,7 @@ class EventClaims:
         """Stop renewing and release every claim still unsettled: those events were not answered."""
         task, self._renewal = self._renewal, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop(task)
         for key in list(self._held):
             await self.settle(key, interrupted=True)
 
@@ -131,7 +129,7 @@ class EventClaims:
         self._outages.ok(STORE)
 
     async def _renew_forever(self) -> None:
-        while True:
+        while self._renewal is not None:  # besides the cancellation: see `persona.tasks`
             await asyncio.sleep(self._settings.lease_s / 3)
             await self._release_abandoned()
             keys = list(self._held)

@@ -26,6 +26,7 @@ from memory.base import Outbox, OutboxJob, Tombstone
 from memory.queue import JobLeases, LeasedJob
 from persona.outbox import provider_unavailable, store_unreachable
 from persona.settings import JobSettings
+from persona.tasks import stop
 
 _log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class QueueWorker:
         self._finished: OrderedDict[str, None] = OrderedDict()
         self._slot_free = asyncio.Event()
         self._stopping = False
+        self._renewing = True
         self._tasks: list[asyncio.Task[None]] = []
         self.stats: Counter[str] = Counter()
 
@@ -83,15 +85,16 @@ class QueueWorker:
         self._slot_free.set()
         _, late = await asyncio.wait([lease_loop], timeout=_POLL_S + 5.0)
         for task in late:
-            await _cancel(task)
+            await stop(task)
         running = set(self._running.values())
         if running:
             _, unfinished = await asyncio.wait(running, timeout=drain_timeout_s)
             for task in unfinished:
-                await _cancel(task)
+                await stop(task)
             if unfinished:
                 _log.info("%d post-turn jobs stay leased in the queue for another worker", len(unfinished))
-        await _cancel(renew_loop)
+        self._renewing = False
+        await stop(renew_loop)
         self._tasks.clear()
 
     async def idle(self) -> None:
@@ -147,7 +150,9 @@ class QueueWorker:
         task.add_done_callback(finished)
 
     async def _renew_loop(self) -> None:
-        while True:
+        # Asked to stop, besides cancelled: a cancellation can come back from a Redis command as
+        # the client's error, which the handler below takes for an outage (`persona.tasks`).
+        while self._renewing:
             await asyncio.sleep(self._lease_s / 3)
             try:
                 await self._leases.renew(self._name, list(self._running))
@@ -205,10 +210,3 @@ class QueueWorker:
             self.stats["dead_letters"] += 1
         except Exception:  # the queue itself is away: the job stays leased and comes back
             _log.exception("could not record the failure of job %s", leased.job.key)
-
-
-async def _cancel(task: asyncio.Task[None]) -> None:
-    """Cancel and wait; unlike awaiting it under suppress(CancelledError), a cancellation of the
-    caller itself still propagates."""
-    task.cancel()
-    await asyncio.wait([task])

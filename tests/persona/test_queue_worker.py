@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from memory.base import OutboxJob, Tombstone
 from memory.queue import LeasedJob
@@ -173,6 +175,40 @@ async def test_a_job_handed_back_by_a_lease_that_crossed_its_acknowledgement_is_
     finally:
         await worker.close(drain_timeout_s=5)
     assert runner.ran == Counter({"hook:facts:e1": 1})
+
+
+class CancellationBecomesTimeout:
+    """The queue, where a renewal that is cancelled comes back as the client's TimeoutError: what
+    redis-py does on Python 3.11 when a cancellation crosses its own command timeout."""
+
+    def __init__(self, queue: RedisJobQueue) -> None:
+        self.queue = queue
+        self.renewing = asyncio.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.queue, name)
+
+    async def renew(self, consumer: str, entries: Sequence[str]) -> None:
+        self.renewing.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            raise RedisTimeoutError("Timeout reading from socket") from None
+
+
+async def test_a_worker_stops_even_when_a_cancelled_renewal_comes_back_as_a_redis_error(
+    db: Database, redis_client: Redis
+) -> None:
+    queue = await _queue(db, redis_client)
+    leases = CancellationBecomesTimeout(queue)
+    worker = QueueWorker(
+        leases=leases, tombstones=queue, execute=Runner().execute, forget_again=Runner().forget_again,
+        settings=SETTINGS, name="w1", lease_s=LEASE_S,
+    )  # fmt: skip
+    await worker.start()
+    async with asyncio.timeout(10):
+        await leases.renewing.wait()
+        await worker.close(drain_timeout_s=0)  # a shutdown that waited on the renewal forever hung
 
 
 async def test_a_job_of_a_person_who_forgot_everything_is_not_run(db: Database, redis_client: Redis) -> None:

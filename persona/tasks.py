@@ -1,0 +1,44 @@
+"""Stopping a background loop that talks to a store, without hanging the shutdown on it.
+
+A cancellation that lands inside a Redis command can come back as the client's own error (on
+Python 3.11, when it crosses the client's socket timeout: `asyncio.timeout` then raises
+TimeoutError in place of CancelledError). A loop that treats store errors as an outage and goes
+on then never sees its cancellation, and a `close()` that waits for it waits forever. So the
+loops that have a natural stop flag check it too, and `stop` cancels again until the task ends,
+within a bound, and otherwise leaves it with a warning that shows where it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+
+_log = logging.getLogger(__name__)
+
+STOP_WITHIN_S = 5.0
+_RECANCEL_S = 0.5
+
+
+async def stop(task: asyncio.Task[None], within_s: float = STOP_WITHIN_S) -> None:
+    """Cancel `task` and wait for it, at most `within_s`, cancelling again every half second.
+
+    Unlike awaiting it under suppress(CancelledError), a cancellation of the caller itself still
+    propagates; a task that ended with an error is not raised here (its owner logged it).
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within_s
+    while not task.done():
+        left = deadline - loop.time()
+        if left <= 0:
+            where = io.StringIO()
+            task.print_stack(limit=8, file=where)
+            _log.warning(
+                "task %s did not stop within %.0f s of its cancellation; left running\n%s",
+                task.get_name(),
+                within_s,
+                where.getvalue(),
+            )
+            return
+        task.cancel()
+        await asyncio.wait([task], timeout=min(_RECANCEL_S, left))
