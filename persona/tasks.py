@@ -1,11 +1,12 @@
 """Stopping a background loop that talks to a store, without hanging the shutdown on it.
 
-A cancellation that lands inside a Redis command can come back as the client's own error (on
-Python 3.11, when it crosses the client's socket timeout: `asyncio.timeout` then raises
-TimeoutError in place of CancelledError). A loop that treats store errors as an outage and goes
-on then never sees its cancellation, and a `close()` that waits for it waits forever. So the
-loops that have a natural stop flag check it too, and `stop` cancels again until the task ends,
-within a bound, and otherwise leaves it with a warning that shows where it is.
+A cancellation that lands inside a Redis command can be lost: seen under load in
+`memory.redis.lock`, and one way it happens is Python 3.11's `asyncio.timeout`, which turns a
+cancellation that crosses the client's own socket timeout into TimeoutError. A loop that treats
+store errors as an outage and goes on then never sees its cancellation, and a `close()` that
+waits for it waits forever. So the loops that have a natural stop flag check it too, and `stop`
+cancels again until the task ends, within a bound, and otherwise leaves it with a warning that
+shows where it is.
 """
 
 from __future__ import annotations
