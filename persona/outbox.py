@@ -31,6 +31,7 @@ from memory.records import Turn
 from persona.jobs import Job, JobQueue
 from persona.providers.base import ProviderError
 from persona.settings import JobSettings
+from persona.tasks import stop
 
 _log = logging.getLogger(__name__)
 
@@ -115,10 +116,7 @@ class PostTurnWork:
             return
         self._closed = True
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop(task)
         self._tasks.clear()
         await self._queue.close(drain_timeout_s=drain_timeout_s)
         left = len(self._jobs)
@@ -205,7 +203,7 @@ class PostTurnWork:
 
     async def _feed(self) -> None:
         """Whenever the outbox holds jobs not handed over (start-up, a full queue), hand them over."""
-        while True:
+        while not self._closed:  # besides the cancellation: see `persona.tasks`
             await self._backlog.wait()
             self._backlog.clear()
             try:
