@@ -266,12 +266,17 @@ class LexicalIndex:
             found[int(part)].append(LexicalHit(id=str(doc_id), score=-float(rank)))
         return found
 
-    async def _matches(self, terms: Sequence[str], partitions: Sequence[str]) -> int:
+    async def _match_counts(self, terms: Sequence[str], partitions: Sequence[str]) -> tuple[int, list[int]]:
+        """How many documents match any of the terms, and each term alone: one statement, so a
+        search over budget pays one round trip for its counts, not one per term."""
+        count = f"(SELECT COUNT(*) FROM {self._terms} WHERE {self._terms} MATCH ?)"
         row = await self._db.fetchone(
-            f"SELECT COUNT(*) FROM {self._terms} WHERE {self._terms} MATCH ?",
-            [_match_expression(terms, partitions)],
+            "SELECT " + ", ".join([count] * (len(terms) + 1)),
+            [_match_expression(terms, partitions), *(_match_expression([t], partitions) for t in terms)],
         )
-        return int(row[0]) if row else 0
+        if row is None:
+            return 0, [0] * len(terms)
+        return int(row[0]), [int(n) for n in row[1:]]
 
     async def _affordable(self, terms: list[str], partitions: Sequence[str]) -> tuple[list[str], int | None]:
         """The query terms to score, and the lowest rowid worth scoring (None: all).
@@ -281,9 +286,12 @@ class LexicalIndex:
         is over budget, only its newest matches (rowids grow with insertion) are scored.
         """
         budget = self._max_scored
-        if budget <= 0 or await self._matches(terms, partitions) <= budget:
+        if budget <= 0:
             return terms, None
-        frequency = {t: await self._matches([t], partitions) for t in terms}
+        union, counts = await self._match_counts(terms, partitions)
+        if union <= budget:
+            return terms, None
+        frequency = dict(zip(terms, counts, strict=True))
         present = sorted((t for t in terms if frequency[t]), key=frequency.__getitem__)
         kept: list[str] = []
         spent = 0

@@ -145,3 +145,20 @@ async def test_one_pass_gives_the_best_anywhere_and_the_best_inside_an_interval(
     assert [h.id for h in inside] == ["week-best", "week"]
     assert all(a.score >= b.score for a, b in pairwise(anywhere))
     assert await index.search_within("sourdough", partitions=[BOB], k=3, since=100.0, until=200.0) == ([], [])
+
+
+async def test_over_its_budget_a_search_keeps_the_rare_words_and_the_newest_matches(db: Database) -> None:
+    """A heavy partition: "coffee" is in every document, "Lisbon" in one. Scoring at most four
+    matches, the common word is dropped and the rare one still finds its document; a word too
+    common even alone is scored on its newest matches only."""
+    index = LexicalIndex(db, name="t", max_scored=4)
+    await index.start()
+    await index.add([doc(f"c{n}", f"coffee with friends, day {n}", ts=float(n)) for n in range(10)])
+    await index.add([doc("trip", "coffee in Lisbon at the harbour", ts=10.0)])
+
+    hits = await index.search("coffee in Lisbon", partitions=[ALICE], k=5)
+    assert [h.id for h in hits] == ["trip"]
+    newest = await index.search("coffee", partitions=[ALICE], k=10)
+    assert {h.id for h in newest} == {"trip", "c9", "c8", "c7"}
+    unbounded = LexicalIndex(db, name="t", max_scored=0)
+    assert len(await unbounded.search("coffee", partitions=[ALICE], k=20)) == 11
