@@ -457,20 +457,13 @@ class HybridMemory:
         return rankings
 
     async def _visible_rows(
-        self,
-        visibility: Visibility,
-        *,
-        limit: int,
-        bounds: tuple[float, float] | None = None,
-        sentences: bool = True,
+        self, visibility: Visibility, *, limit: int, bounds: tuple[float, float] | None = None
     ) -> Rows | None:
-        """(id, ts, vector[, sentence vectors]) of every visible item (inside `bounds`), or None
-        when more than `limit`."""
+        """(id, ts, vector, sentence vectors) of every visible item (inside `bounds`), or None when
+        more than `limit`."""
         if not await self._fits(visibility, limit=limit, bounds=bounds):
             return None
-        return await self._fetch_rows(
-            visibility, bounds, with_sentences=sentences and self._tuning.sentence_weight > 0
-        )
+        return await self._fetch_rows(visibility, bounds, with_sentences=self._tuning.sentence_weight > 0)
 
     async def _fits(self, visibility: Visibility, *, limit: int, bounds: tuple[float, float] | None) -> bool:
         """Whether at most `limit` items are visible (inside `bounds`).
@@ -546,22 +539,14 @@ class HybridMemory:
         """
         tuning = self._tuning
         sentences = tuning.sentence_weight > 0 and tuning.sentence_pool > n
-        # An interval question asks for the widened pool whether or not its interval turns out
-        # small enough to scan, so the ANN query need not wait for that count.
-        k = max(tuning.sentence_pool if sentences else n, n * max(1, tuning.interval_widen) if bounds else n)
+        scan_interval = bounds is not None and await self._fits(
+            visibility, limit=tuning.interval_scan_limit, bounds=bounds
+        )
+        widened = bounds is not None and not scan_interval
+        k = max(tuning.sentence_pool if sentences else n, n * max(1, tuning.interval_widen) if widened else n)
         async with asyncio.TaskGroup() as group:
+            interval_rows = group.create_task(self._fetch_rows(visibility, bounds)) if scan_interval else None
             dense = group.create_task(self._dense(embedding, collections, k))
-            scanned = (
-                group.create_task(
-                    self._visible_rows(
-                        visibility, limit=tuning.interval_scan_limit, bounds=bounds, sentences=False
-                    )
-                )
-                if bounds is not None
-                else None
-            )
-        interval_rows = None if scanned is None else scanned.result()
-        widened = bounds is not None and interval_rows is None
         near = dense.result()
         ids = list(near)
         rows = await self._rows_of(ids, sentences=sentences) if sentences or widened else []
@@ -573,7 +558,7 @@ class HybridMemory:
             best = [str(rows[int(i)][0]) for i in np.argsort(-by_sentence, kind="stable")[:n]]
         inside: list[str] = []
         if interval_rows is not None:
-            inside = exact_rankings(interval_rows, embedding, n, None).anywhere
+            inside = exact_rankings(interval_rows.result(), embedding, n, None).anywhere
         elif bounds is not None:
             stamps = {str(r[0]): float(r[1]) for r in rows}
             inside = [i for i in ids if i in stamps and bounds[0] <= stamps[i] < bounds[1]][:n]
