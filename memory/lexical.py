@@ -266,17 +266,12 @@ class LexicalIndex:
             found[int(part)].append(LexicalHit(id=str(doc_id), score=-float(rank)))
         return found
 
-    async def _match_counts(self, terms: Sequence[str], partitions: Sequence[str]) -> tuple[int, list[int]]:
-        """How many documents match any of the terms, and each term alone: one statement, so a
-        search over budget pays one round trip for its counts, not one per term."""
-        count = f"(SELECT COUNT(*) FROM {self._terms} WHERE {self._terms} MATCH ?)"
+    async def _matches(self, terms: Sequence[str], partitions: Sequence[str]) -> int:
         row = await self._db.fetchone(
-            "SELECT " + ", ".join([count] * (len(terms) + 1)),
-            [_match_expression(terms, partitions), *(_match_expression([t], partitions) for t in terms)],
+            f"SELECT COUNT(*) FROM {self._terms} WHERE {self._terms} MATCH ?",
+            [_match_expression(terms, partitions)],
         )
-        if row is None:
-            return 0, [0] * len(terms)
-        return int(row[0]), [int(n) for n in row[1:]]
+        return int(row[0]) if row else 0
 
     async def _affordable(self, terms: list[str], partitions: Sequence[str]) -> tuple[list[str], int | None]:
         """The query terms to score, and the lowest rowid worth scoring (None: all).
@@ -286,12 +281,9 @@ class LexicalIndex:
         is over budget, only its newest matches (rowids grow with insertion) are scored.
         """
         budget = self._max_scored
-        if budget <= 0:
+        if budget <= 0 or await self._matches(terms, partitions) <= budget:
             return terms, None
-        union, counts = await self._match_counts(terms, partitions)
-        if union <= budget:
-            return terms, None
-        frequency = dict(zip(terms, counts, strict=True))
+        frequency = {t: await self._matches([t], partitions) for t in terms}
         present = sorted((t for t in terms if frequency[t]), key=frequency.__getitem__)
         kept: list[str] = []
         spent = 0
