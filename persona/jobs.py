@@ -11,11 +11,12 @@ cancels the named worker tasks: what they did not finish stays in the outbox for
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+
+from persona.tasks import stop
 
 _log = logging.getLogger(__name__)
 
@@ -102,10 +103,7 @@ class JobQueue:
         if self._workers and not await self.drain(drain_timeout_s):
             _log.warning("%s: %d jobs unfinished at shutdown, cancelling", self._name, self.pending)
         for task in self._workers:
-            task.cancel()
-        for task in self._workers:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop(task)  # a cancellation lost inside a job is given again (persona.tasks)
         self._workers.clear()
 
     async def _work(self) -> None:
