@@ -25,7 +25,8 @@ async def stop(task: asyncio.Task[None], within_s: float = STOP_WITHIN_S) -> Non
     """Cancel `task` and wait for it, at most `within_s`, cancelling again every half second.
 
     Unlike awaiting it under suppress(CancelledError), a cancellation of the caller itself still
-    propagates; a task that ended with an error is not raised here (its owner logged it).
+    propagates. A task that had ended with an error does not fail the shutdown: its error is
+    logged here, once.
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within_s
@@ -43,3 +44,5 @@ async def stop(task: asyncio.Task[None], within_s: float = STOP_WITHIN_S) -> Non
             return
         task.cancel()
         await asyncio.wait([task], timeout=min(_RECANCEL_S, left))
+    if not task.cancelled() and task.exception() is not None:
+        _log.warning("task %s had ended with an error", task.get_name(), exc_info=task.exception())

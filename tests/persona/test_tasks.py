@@ -73,3 +73,17 @@ async def test_the_callers_own_cancellation_still_propagates() -> None:
     with pytest.raises(asyncio.CancelledError):
         await closing
     await asyncio.wait([inner], timeout=2)
+
+
+async def test_a_task_that_had_failed_does_not_fail_the_shutdown_and_its_error_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def broken() -> None:
+        raise ConnectionError("redis went away")
+
+    task = asyncio.create_task(broken(), name="heartbeat")
+    await asyncio.wait([task])
+    with caplog.at_level(logging.WARNING, logger="persona.tasks"):
+        await stop(task)
+    assert "task heartbeat had ended with an error" in caplog.text
+    assert "ConnectionError: redis went away" in caplog.text
