@@ -131,7 +131,6 @@ class ChromaIndex:
         collection: str,
         *,
         ids: Sequence[str],
-        texts: Sequence[str],
         embeddings: Sequence[Sequence[float]],
         metadatas: Sequence[Metadata],
     ) -> None:
@@ -142,7 +141,6 @@ class ChromaIndex:
         await self._call(
             target.upsert,
             ids=list(ids),
-            documents=list(texts),
             embeddings=[list(e) for e in embeddings],
             metadatas=[dict(m) for m in metadatas],
         )
@@ -165,15 +163,14 @@ class ChromaIndex:
             query_embeddings=[list(embedding)],
             n_results=k,
             where=dict(where) if where else None,
-            include=["documents", "metadatas", "distances"] if details else ["distances"],
+            include=["metadatas", "distances"] if details else ["distances"],
         )
         ids = result["ids"][0]
-        docs = (result.get("documents") or [[]])[0] or [""] * len(ids)
         metas = (result.get("metadatas") or [[]])[0] or [{}] * len(ids)
         dists = (result.get("distances") or [[]])[0] or [0.0] * len(ids)
         return [
-            VectorHit(id=i, distance=float(d), text=t or "", metadata=dict(m or {}))
-            for i, t, m, d in zip(ids, docs, metas, dists, strict=True)
+            VectorHit(id=i, distance=float(d), metadata=dict(m or {}))
+            for i, m, d in zip(ids, metas, dists, strict=True)
         ]
 
     async def delete(

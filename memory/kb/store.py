@@ -237,7 +237,6 @@ class SqliteKnowledgeBase:
                 await self._vectors.upsert(
                     self.vector_collection(scope),
                     ids=[entry.id for entry in batch],
-                    texts=[entry.text for entry in batch],
                     embeddings=embeddings,
                     metadatas=[
                         {"scope": scope, "kind": entry.kind, "source": entry.source} for entry in batch

@@ -330,7 +330,6 @@ class HybridMemory:
             await self._vectors.upsert(
                 name,
                 ids=[items[i].id for i in indexes],
-                texts=[items[i].text for i in indexes],
                 embeddings=[vectors[i] for i in indexes],
                 metadatas=[
                     {"owner": items[i].owner, "scope": items[i].scope, "ts": epoch(items[i].created_at)}

@@ -9,9 +9,11 @@ mentions "long-term memory"), the journal and the morning reflection.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -308,18 +310,25 @@ def values(facts: Sequence[dict[str, Any]], *, current: bool | None = None) -> l
     return [f["value"] for f in facts if current is None or (f["superseded_by"] is None) == current]
 
 
-async def vector_documents(data_dir: Path) -> list[str]:
-    """Every document in the embedded Chroma store of a CLOSED app's data directory."""
+async def indexed_memories(data_dir: Path) -> list[str]:
+    """The memory behind every vector in a CLOSED app's embedded Chroma store: for each id, its
+    item row's text in `familiar.db`, or "<vector without an item: ID>" when a vector outlived
+    its item. Chroma itself must hold no text (memory.vectors): one that does fails here."""
 
     def read() -> list[str]:
         client = chromadb.PersistentClient(
             path=str(data_dir / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
         )
-        documents: list[str] = []
-        for listed in client.list_collections():
-            got = client.get_collection(listed.name).get(include=["documents"])
-            documents += [d for d in got.get("documents") or [] if d]
-        return documents
+        with contextlib.closing(sqlite3.connect(data_dir / "familiar.db")) as db:
+            texts = dict(db.execute("SELECT id, text FROM ltm_items"))
+            found: list[str] = []
+            for listed in client.list_collections():
+                got = client.get_collection(listed.name).get(include=["documents"])
+                kept = [d for d in got.get("documents") or [] if d]
+                assert kept == [], f"Chroma holds texts in {listed.name}: {kept}"
+                if listed.name.startswith("ltm-"):
+                    found += [texts.get(i, f"<vector without an item: {i}>") for i in got["ids"]]
+            return found
 
     return await asyncio.to_thread(read)
 

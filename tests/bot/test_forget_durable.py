@@ -20,7 +20,7 @@ from memory.longterm import partitions
 from memory.sqlite.db import Database
 from persona.types import TurnOutcome
 from tests.bot.crash_support import ChatProcess, message, slow_learning_responder
-from tests.bot.support import Chat, Person, RecordingSink, dm, open_app, vector_documents
+from tests.bot.support import Chat, Person, RecordingSink, dm, indexed_memories, open_app
 from tests.support.llm_server import LLMServer, llm_server
 
 __all__ = ["llm_server"]
@@ -55,7 +55,7 @@ async def test_forget_while_turns_wait_for_learning_writes_nothing_back(
             assert exported[kind] == [], (kind, exported[kind])
         assert exported["dossier"] is None
         assert "w900x" in str(await chat.export(dm(BOB, "")))
-    documents = await vector_documents(tmp_path)
+    documents = await indexed_memories(tmp_path)
     assert not any("my code is w" in d and "w900x" not in d for d in documents), documents
     assert _rows(tmp_path, f"SELECT owners FROM outbox WHERE owners LIKE '%{ALICE.user_id}%'") == []
 
@@ -68,7 +68,6 @@ async def _seed_orphans(data_dir: Path, owner: str) -> None:
         await vectors.upsert(
             partitions.owner_collection(owner, dm=True),
             ids=["terminal:ghost"],
-            texts=[SECRET],
             embeddings=[[1.0] + [0.0] * (DEFAULT_DIM - 1)],
             metadatas=[{"owner": owner, "scope": "dm", "ts": 0.0}],
         )
@@ -117,4 +116,4 @@ async def test_forget_after_a_kill_leaves_nothing_in_any_index(llm_server: LLMSe
     assert _rows(data, "SELECT doc_id FROM ltm_lex_entries") == []
     assert _rows(data, "SELECT key FROM outbox") == []
     assert _rows(data, "SELECT id FROM journal_drafts") == []
-    assert await vector_documents(data) == []
+    assert await indexed_memories(data) == []

@@ -20,9 +20,9 @@ from tests.bot.support import (
     fact,
     history_text,
     in_room,
+    indexed_memories,
     open_app,
     section,
-    vector_documents,
 )
 from tests.support.llm_server import LLMServer, llm_server
 
@@ -186,7 +186,7 @@ async def test_forget_everything_empties_every_store_for_that_person_only(
             assert "cello" not in request.prompt_text
             assert KNOWN not in request.system_text
         assert "baker" in str(await chat.export(dm(BOB, "")))
-    documents = await vector_documents(tmp_path)
+    documents = await indexed_memories(tmp_path)
     assert any("baker" in d for d in documents)
     assert not any("Miso" in d or "cello" in d for d in documents)
 
@@ -210,7 +210,7 @@ async def test_forget_a_phrase_removes_only_what_mentions_it(llm_server: LLMServ
         assert "Miso" not in request.prompt_text
         assert "dog name: Rex" in section(request.system_text, KNOWN)
         assert "my dog is called Rex" in history_text(request)
-    documents = await vector_documents(tmp_path)
+    documents = await indexed_memories(tmp_path)
     assert "my dog is called Rex" in documents
     assert not any("Miso" in d for d in documents)
 

@@ -18,17 +18,13 @@ async def _exercise(index: ChromaIndex) -> None:
     await index.upsert(
         "notes-a",
         ids=["n1", "n2", "n3"],
-        texts=["first", "second", "third"],
         embeddings=[_vec(1, 0), _vec(0, 1), _vec(1, 1)],
         metadatas=[{"ts": 1.0}, {"ts": 2.0}, {"ts": 3.0}],
     )
     hits = await index.query("notes-a", embedding=_vec(1, 0.1), k=2, details=True)
     assert [h.id for h in hits] == ["n1", "n3"]
-    assert (hits[0].text, hits[0].metadata) == ("first", {"ts": 1.0})
-    assert [(h.text, h.metadata) for h in await index.query("notes-a", embedding=_vec(1, 0.1), k=2)] == [
-        ("", {}),
-        ("", {}),
-    ]
+    assert hits[0].metadata == {"ts": 1.0}
+    assert [h.metadata for h in await index.query("notes-a", embedding=_vec(1, 0.1), k=2)] == [{}, {}]
     assert hits[0].distance < hits[1].distance
     filtered = await index.query("notes-a", embedding=_vec(1, 0.1), k=5, where={"ts": {"$gte": 2.0}})
     assert [h.id for h in filtered] == ["n3", "n2"]
@@ -57,9 +53,9 @@ async def test_server_mode_against_a_real_chroma_run(tmp_path: Path) -> None:
 
 async def test_refuses_to_mix_models_or_dimensions(tmp_path: Path) -> None:
     first = ChromaIndex(model_id="model-a", dim=8, path=tmp_path / "chroma")
-    await first.upsert("mem-x", ids=["a"], texts=["a"], embeddings=[_vec(1)], metadatas=[{"ts": 1.0}])
+    await first.upsert("mem-x", ids=["a"], embeddings=[_vec(1)], metadatas=[{"ts": 1.0}])
     with pytest.raises(EmbeddingMismatchError, match="dimensions"):
-        await first.upsert("mem-x", ids=["b"], texts=["b"], embeddings=[[1.0, 0.0]], metadatas=[{"ts": 1.0}])
+        await first.upsert("mem-x", ids=["b"], embeddings=[[1.0, 0.0]], metadatas=[{"ts": 1.0}])
     await first.close()
 
     other_model = ChromaIndex(model_id="model-b", dim=8, path=tmp_path / "chroma")

@@ -64,30 +64,27 @@ class MemoryVectorIndex:
     """Brute-force cosine index keyed by collection; distance = 1 - cosine, like Chroma's cosine space."""
 
     def __init__(self) -> None:
-        self.collections: dict[str, dict[str, tuple[list[float], str, dict[str, Any]]]] = {}
+        self.collections: dict[str, dict[str, tuple[list[float], dict[str, Any]]]] = {}
 
     async def upsert(
         self,
         collection: str,
         *,
         ids: Sequence[str],
-        texts: Sequence[str],
         embeddings: Sequence[Sequence[float]],
         metadatas: Sequence[Metadata],
     ) -> None:
         stored = self.collections.setdefault(collection, {})
-        for entry_id, text, vector, meta in zip(ids, texts, embeddings, metadatas, strict=True):
-            stored[entry_id] = (list(vector), text, dict(meta))
+        for entry_id, vector, meta in zip(ids, embeddings, metadatas, strict=True):
+            stored[entry_id] = (list(vector), dict(meta))
 
     async def query(
         self, collection: str, *, embedding: Sequence[float], k: int, where: Mapping[str, Any] | None = None
     ) -> list[VectorHit]:
         stored = self.collections.get(collection, {})
         hits = [
-            VectorHit(
-                id=i, distance=1.0 - sum(a * b for a, b in zip(v, embedding, strict=True)), text=t, metadata=m
-            )
-            for i, (v, t, m) in stored.items()
+            VectorHit(id=i, distance=1.0 - sum(a * b for a, b in zip(v, embedding, strict=True)), metadata=m)
+            for i, (v, m) in stored.items()
         ]
         return sorted(hits, key=lambda hit: hit.distance)[:k]
 

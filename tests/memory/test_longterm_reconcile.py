@@ -48,7 +48,6 @@ async def _half_added(db: Database, index: ChromaIndex, ghost: MemoryItem) -> No
         await index.upsert(
             name,
             ids=[ghost.id],
-            texts=[ghost.text],
             embeddings=[vector],
             metadatas=[{"owner": ghost.owner, "scope": ghost.scope, "ts": 0.0}],
         )
