@@ -312,8 +312,8 @@ def values(facts: Sequence[dict[str, Any]], *, current: bool | None = None) -> l
 
 async def indexed_memories(data_dir: Path) -> list[str]:
     """The memory behind every vector in a CLOSED app's embedded Chroma store: for each id, its
-    item row's text in `familiar.db`, or "<vector without an item: ID>" when a vector outlived
-    its item. Chroma itself must hold no text (memory.vectors): one that does fails here."""
+    item row's text in `familiar.db`. Chroma itself must hold no text (memory.vectors), and no
+    vector may outlive its item (a forgotten memory's would still be searched): either fails here."""
 
     def read() -> list[str]:
         client = chromadb.PersistentClient(
@@ -327,7 +327,9 @@ async def indexed_memories(data_dir: Path) -> list[str]:
                 kept = [d for d in got.get("documents") or [] if d]
                 assert kept == [], f"Chroma holds texts in {listed.name}: {kept}"
                 if listed.name.startswith("ltm-"):
-                    found += [texts.get(i, f"<vector without an item: {i}>") for i in got["ids"]]
+                    orphans = [i for i in got["ids"] if i not in texts]
+                    assert orphans == [], f"vectors without an item in {listed.name}: {orphans}"
+                    found += [texts[i] for i in got["ids"]]
             return found
 
     return await asyncio.to_thread(read)
