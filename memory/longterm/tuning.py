@@ -32,6 +32,13 @@ class RetrievalTuning:
     # Smaller than the customary 60: with few ranked lists, k = 60 made first and fifth place
     # nearly equal, so agreement between lists and the recency bonus decided the order.
     # Re-measured on LoCoMo dev: 45 and 60 lose R@10 on both parts, 20 no better than 30.
+    # Fusing scores instead of ranks (z-scored cosines + max-scaled BM25 + an in-interval bonus, alone
+    # or half and half with this RRF) lifted R@5 by up to +2.4 on the tuned part, but R@10 fell on both
+    # parts, own / persona: alone -2.0 / -1.3 tuned, -2.7 / -1.9 aside; half and half -1.2 / -0.7 and
+    # -1.0 / -0.4; one fifth -0.4 / +0.2 and -0.9 / 0. A logistic ranker over 17 signals (each list's
+    # rank, the raw and z-scored cosines, BM25, side, kind, recency, length, "is a question") fitted on
+    # the tuned part gained +0.8 / +0.7 R@10 there and lost -0.5 / -0.1 aside. Reordering these
+    # candidates is spent: the misses need a stronger signal, not another fusion.
     rrf_k: float = 30.0
     # A question about one side's words ("what did I say...", "what did you paint...") scales the
     # other side's lines by this: kept, since an answer often spans both sides, but behind.
@@ -66,6 +73,8 @@ class RetrievalTuning:
     # instead of again inside every longer input: ingest about twice as fast. LoCoMo dev R@10
     # against embedding the two as one text, tuned part: 0.8 -0.5 own / -0.6 persona, 1.0 -0.8 /
     # -0.7, 1.3 -0.4 / -0.2, 1.6 -0.9 / -0.5, 2.0 -0.7 / -0.7; the aside part at 1.3: +0.1 / -0.1.
+    # The sentences' vectors are not turned: turned too, R@10 own / persona at 0.5 tuned -0.6 / -0.3,
+    # aside -0.8 / -0.3; at 1.0 -1.1 / -0.9 and -0.9 / -0.5.
     context_weight: float = 1.3
     recency_half_life_days: float = 30.0
     future_slack_s: float = 60.0  # items stamped after query.now (beyond clock skew) are not recalled
