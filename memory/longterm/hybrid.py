@@ -27,6 +27,7 @@ from memory.lexical import LexicalDoc, LexicalIndex, partition_token
 from memory.longterm import partitions
 from memory.longterm.exact import Ranked, Rows, exact_rankings
 from memory.longterm.fusion import collapse_near_duplicates, recency_bonus, reciprocal_rank_fusion
+from memory.longterm.neighbours import neighbour_bonus
 from memory.longterm.rows import (
     ADDED_COLUMNS,
     COLUMNS,
@@ -369,6 +370,8 @@ class HybridMemory:
         scores = reciprocal_rank_fusion(rankings, k=tuning.rrf_k)
         if not scores:
             return []
+        for item_id, bonus in (await self._neighbour_bonus(scores)).items():
+            scores[item_id] += bonus
         # Only the best fused candidates are read back from SQLite; the recency bonus (at most a
         # third of one first-place vote) reorders near neighbours, it is not meant to rescue
         # items that no ranking liked.
@@ -383,6 +386,26 @@ class HybridMemory:
             absorb_siblings=tuning.absorb_siblings,
         )
         return [MemoryHit(item=item, score=score) for item, score in collapsed]
+
+    async def _neighbour_bonus(self, scores: dict[str, float]) -> dict[str, float]:
+        tuning = self._tuning
+        if tuning.neighbour_weight <= 0 or tuning.neighbour_turns <= 0:
+            return {}
+        best = sorted(scores, key=scores.__getitem__, reverse=True)[: tuning.neighbour_sources]
+        # Every turn of the same person in the same place within the gap of a best turn; only
+        # candidates (visible by construction) can gain, so this read widens nothing.
+        rows = await self._db.fetchall(
+            "SELECT t.id, n.id, n.ts FROM ltm_items t JOIN ltm_items n ON n.owner = t.owner"
+            " AND n.ts BETWEEN t.ts - ? AND t.ts + ? AND n.scope = t.scope AND n.kind = 'turn'"
+            f" WHERE t.id IN ({','.join('?' * len(best))}) AND t.kind = 'turn'",
+            [tuning.neighbour_gap_s, tuning.neighbour_gap_s, *best],
+        )
+        return neighbour_bonus(
+            scores,
+            [(str(r[0]), str(r[1]), float(r[2])) for r in rows],
+            weight=tuning.neighbour_weight,
+            turns=tuning.neighbour_turns,
+        )
 
     def _score(
         self, items: Sequence[MemoryItem], scores: dict[str, float], query: MemoryQuery, side: Side | None
