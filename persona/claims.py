@@ -90,12 +90,22 @@ class EventClaims:
         """The reply (or the polite line) reached the person: these are answered, whatever follows."""
         self._answered.update(key for key in keys if key in self._held)
 
+    async def delivered(self, keys: Iterable[str]) -> None:
+        """The reply reached the person: answered, and completed in the store now rather than
+        when the turn settles (a process killed in between would have its event resumed)."""
+        for key in keys:
+            if self._held.pop(key, None) is None:
+                continue
+            self._answered.add(key)  # until `settle`, for the turn's own error path
+            await self._call("complete", key)
+
     def answered(self, key: str) -> bool:
         return key in self._answered
 
     async def settle(self, key: str, *, interrupted: bool) -> None:
         """Complete the claim, or release it if the turn stopped before anything was delivered."""
-        if self._held.pop(key, None) is None:
+        if self._held.pop(key, None) is None:  # never held, or already completed on delivery
+            self._answered.discard(key)
             return
         answered = key in self._answered
         self._answered.discard(key)

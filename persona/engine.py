@@ -42,7 +42,7 @@ from persona.post_turn import TurnJobs
 from persona.prompt import build_prompt
 from persona.providers.base import ChatRequest, ChatResult, LLMProvider, ProviderError
 from persona.providers.friendly import friendly_message, interrupted_message
-from persona.resumed import answered_before
+from persona.resumed import committed_turn
 from persona.sessions import Pending, SessionSlots
 from persona.settings import EngineSettings
 from persona.storing import history_turns, message_text, message_turn
@@ -177,14 +177,9 @@ class PersonaEngine:
             self.stats["turns.duplicate"] += 1
             return replace(refused, outcome=TurnOutcome.DUPLICATE)
         if claim is Claim.RESUMED:
-            if await answered_before(self._stores.history, message):
-                self.stats["turns.duplicate"] += 1
-                _log.info("%s was answered before its process died (its turn is in history)", key)
-                self._claims.mark_answered([key])
-                await self._claims.settle(key, interrupted=False)
-                return replace(refused, outcome=TurnOutcome.DUPLICATE)
-            self.stats["turns.resumed"] += 1
-            _log.info("answering %s, interrupted before its answer (a stop or a crash)", key)
+            committed = await self._committed(message, key, refused)
+            if committed is not None:
+                return committed
         limit_line = await self._limit_line(message)
         if limit_line is not None:
             self.stats["turns.limited"] += 1
@@ -195,6 +190,26 @@ class PersonaEngine:
         admission = replace(refused, admitted=True)
         self._claims.keep(key, admission)
         return admission
+
+    async def _committed(self, message: IncomingMessage, key: str, refused: Admission) -> Admission | None:
+        """A resumed event whose dead holder had committed its turn gets that committed reply
+        again (see `persona.resumed`); None when it must be answered now."""
+        committed = await committed_turn(self._stores.history, message)
+        if committed is None:
+            self.stats["turns.resumed"] += 1
+            _log.info("answering %s, interrupted before its answer (a stop or a crash)", key)
+            return None
+        # Marked answered before the adapter sends it: a kill in that short send is the one
+        # window left, and answering it twice would be the worse failure.
+        self._claims.mark_answered([key])
+        await self._claims.settle(key, interrupted=False)
+        if committed.reply is None:  # folded into a later message's turn: its reply answers it
+            self.stats["turns.duplicate"] += 1
+            return replace(refused, outcome=TurnOutcome.DUPLICATE)
+        self.stats["turns.redelivered"] += 1
+        _log.info("%s was committed before its process died; giving its reply again", key)
+        reply = Reply(text=committed.reply, reply_to=message.event_id, persona=refused.persona)
+        return replace(refused, outcome=TurnOutcome.ANSWERED, reply=reply)
 
     async def submit(self, message: IncomingMessage, sink: ReplySink) -> TurnOutcome:
         key = _event_key(message)
@@ -357,7 +372,9 @@ class PersonaEngine:
         )
         await self._commit(turn)  # durable before the person sees the reply
         await sink.send(generated.reply)
-        self._mark_answered(batch)  # delivered: a stop from here on must not answer it again
+        # Delivered: said so in the store at once, so a process killed from here on (recording
+        # usage, settling) is not taken for one that died before the person saw the reply.
+        await self._claims.delivered(_event_key(p.message) for p in batch)
         if generated.result is not None:
             await self._record_usage(last, generated.result)
         return generated.outcome

@@ -150,15 +150,24 @@ class Cluster:
         await child.wait_ready()
 
     def tails(self, lines: int = 15) -> str:
-        """The last lines each process logged: what a failure message shows."""
+        """The last lines each process logged, and every warning and claim decision any of its
+        runs logged (a lost line's story starts long before the tail): what a failure shows."""
         return "\n".join(
             f"--- {' '.join(child.argv[5:])}:\n{''.join(child.log[-lines:])}"
+            f"  (warnings and claims, all runs:)\n{''.join(_telling(child.log)[-lines:])}"
             for child in [*self.gateways, *self.workers]
         )
 
     async def stop_all(self, sig: int = signal.SIGTERM) -> None:
         for child in [*self.gateways, *self.workers]:
             await child.stop(sig)
+
+
+_TELLING = re.compile(r" (WARNING|ERROR) |persona\.engine: ")
+
+
+def _telling(log: list[str]) -> list[str]:
+    return [line for line in log if _TELLING.search(line) and "Can't keep up" not in line]
 
 
 def child_env(

@@ -16,6 +16,7 @@ from pathlib import Path
 from memory.base import Claim, HistoryStore
 from memory.sqlite.db import Database
 from memory.sqlite.dedup import SqliteEventDedup
+from memory.visibility import Visibility
 from persona.engine import TIMEOUT_LINE, PersonaEngine
 from persona.storing import message_turn
 from persona.types import TurnOutcome
@@ -101,20 +102,43 @@ async def test_a_killed_process_claim_is_answered_once_its_lease_runs_out(tmp_pa
     assert sink.texts == ["yes, here"]
 
 
-async def test_a_process_killed_after_its_reply_went_out_is_not_answered_again(tmp_path: Path) -> None:
+async def test_a_process_killed_between_commit_and_delivery_gives_the_committed_reply_once(
+    tmp_path: Path,
+) -> None:
     question = message("did my parcel arrive?", event_id="q9")
-    provider, sink = ScriptedProvider("it arrived, again"), RecordingSink()
+    provider, sink = ScriptedProvider("a second, different answer"), RecordingSink()
     async with killed_holder(tmp_path / "claims.db", "event:terminal:q9"):
-        # It committed the turn and delivered the reply, then was killed before marking it answered.
+        # It committed the turn, then was killed before the reply reached the person whole.
         history = make_stores().history
         asked = message_turn(question, persona="default")
         await history.append([asked, dataclasses.replace(asked, event_id="q9:reply", role="assistant",
                                                           text="it arrived this morning")])  # fmt: skip
         async with process(tmp_path / "claims.db", provider, history) as (engine, _):
             async with asyncio.timeout(GUARD_S):  # re-delivered once the dead holder's lease ran out
-                assert await engine.submit(question, sink) is TurnOutcome.DUPLICATE
+                assert await engine.submit(question, sink) is TurnOutcome.ANSWERED
             assert await engine.submit(question, RecordingSink()) is TurnOutcome.DUPLICATE
-    assert sink.texts == []  # the person saw the answer once
+        kept = await history.recent(
+            str(question.session),
+            10,
+            visibility=Visibility(owners=frozenset({question.identity}), scope=question.scope),
+        )
+    assert sink.texts == ["it arrived this morning"]  # the reply it remembers, given whole, once
+    assert provider.requests == []  # no second model call
+    assert [t.text for t in kept] == ["did my parcel arrive?", "it arrived this morning"]
+
+
+async def test_a_message_folded_into_a_later_turn_is_not_answered_on_its_own(tmp_path: Path) -> None:
+    first, second = message("one thing", event_id="q10"), message("and another", event_id="q11")
+    provider, sink = ScriptedProvider("an answer nobody asked for"), RecordingSink()
+    async with killed_holder(tmp_path / "claims.db", "event:terminal:q10"):
+        history = make_stores().history
+        asked = [message_turn(first, persona="default"), message_turn(second, persona="default")]
+        await history.append([*asked, dataclasses.replace(asked[1], event_id="q11:reply", role="assistant",
+                                                           text="both noted")])  # fmt: skip
+        async with process(tmp_path / "claims.db", provider, history) as (engine, _):
+            async with asyncio.timeout(GUARD_S):
+                assert await engine.submit(first, sink) is TurnOutcome.DUPLICATE
+    assert sink.texts == []  # the later message's reply answers it
     assert provider.requests == []
 
 
