@@ -87,7 +87,7 @@ class RetrievalTuning:
     # questions -8.0 R@10 (.849 to .769, two of 31): an old statement's neighbours rise with it.
     # No lift for "now / still / currently" questions won back +4.8 R@10 there but cost it 4.8
     # R@5 (LoCoMo unchanged: its questions do not say so): not kept. Lines after the match only,
-    # or fewer before than after (0/2, 1/2, 1/3, 2/1), all lost 0.3-1.3 R@10 on the tuned part.
+    # or fewer before than after (0/2, 1/2, 1/3, 2/1), all lost 0.1-1.3 R@10 on the tuned part.
     # It costs one indexed read: 100k items of one person, p99 14-17 ms without, 20-23 with.
     neighbour_weight: float = 0.2
     neighbour_turns: int = 2
@@ -96,7 +96,7 @@ class RetrievalTuning:
     recency_half_life_days: float = 30.0
     future_slack_s: float = 60.0  # items stamped after query.now (beyond clock skew) are not recalled
     # At most 3 or 4 of the ten from one day (for the questions whose answer spans sessions) lost
-    # 2-5 R@10 on every part: the answer is often the fourth line of a day that matched.
+    # 1.5-5 R@10 on every part: the answer is often the fourth line of a day that matched.
     duplicate_threshold: float = 0.85
     # A time expression's interval holding at most this many visible items is scored exactly;
     # a bigger one (a heavy user's "this year") is served by a widened ANN query filtered by time.
