@@ -58,8 +58,10 @@ class Admission:
     """The engine's answer to `admit`: whether to go on, and with which persona, model, session."""
 
     admitted: bool
-    outcome: TurnOutcome | None = None  # when refused: DUPLICATE, LIMITED, or FAILED (shutting down)
-    reply: Reply | None = None  # when refused with a polite line (limits): deliver it, nothing else
+    # When not admitted: DUPLICATE, LIMITED, FAILED (shutting down), or ANSWERED (a resumed event
+    # whose turn was committed before its process died: `reply` is that committed reply).
+    outcome: TurnOutcome | None = None
+    reply: Reply | None = None  # when not admitted with a line to give: deliver it, nothing else
     persona: str  # the persona that will answer here (bindings, then the room's configuration)
     model: str  # the model it answers with (the room's model binding replaces the persona's)
     session: SessionKey

@@ -177,9 +177,9 @@ class PersonaEngine:
             self.stats["turns.duplicate"] += 1
             return replace(refused, outcome=TurnOutcome.DUPLICATE)
         if claim is Claim.RESUMED:
-            committed = await self._committed(message, key, refused)
-            if committed is not None:
-                return committed
+            given = await self._resumed(message, key, refused)
+            if given is not None:
+                return given
         limit_line = await self._limit_line(message)
         if limit_line is not None:
             self.stats["turns.limited"] += 1
@@ -191,7 +191,7 @@ class PersonaEngine:
         self._claims.keep(key, admission)
         return admission
 
-    async def _committed(self, message: IncomingMessage, key: str, refused: Admission) -> Admission | None:
+    async def _resumed(self, message: IncomingMessage, key: str, refused: Admission) -> Admission | None:
         """A resumed event whose dead holder had committed its turn gets that committed reply
         again (see `persona.resumed`); None when it must be answered now."""
         committed = await committed_turn(self._stores.history, message)
@@ -199,9 +199,8 @@ class PersonaEngine:
             self.stats["turns.resumed"] += 1
             _log.info("answering %s, interrupted before its answer (a stop or a crash)", key)
             return None
-        # Marked answered before the adapter sends it: a kill in that short send is the one
-        # window left, and answering it twice would be the worse failure.
-        self._claims.mark_answered([key])
+        # Completed before the adapter sends it: a kill in that short send is the one window
+        # left, and answering it twice would be the worse failure.
         await self._claims.settle(key, interrupted=False)
         if committed.reply is None:  # folded into a later message's turn: its reply answers it
             self.stats["turns.duplicate"] += 1

@@ -261,7 +261,8 @@ class DiscordAdapter:
         await send_voice_message(client, channel_id, spoken, reply_to=None if thread_id else message)
 
     async def _refuse(self, message: discord.Message, admission: Admission) -> None:
-        """A refused message gets its polite line (limits) or nothing (a duplicate)."""
+        """A message not admitted gets its line (a limit's, or a resumed event's committed reply)
+        or nothing (a duplicate)."""
         _log.debug("message %s not admitted: %s", message.id, admission.outcome)
         if admission.reply is None:
             return

@@ -137,7 +137,8 @@ class EventHandler:
         await self._submit(message, relations.thread_root)
 
     async def _refuse(self, message: IncomingMessage, admission: Admission, thread_root: str | None) -> None:
-        """A refused message gets its polite line (limits) or nothing (a duplicate)."""
+        """A message not admitted gets its line (a limit's, or a resumed event's committed reply)
+        or nothing (a duplicate)."""
         _log.debug("matrix: %s not admitted: %s", message.event_id, admission.outcome)
         if admission.reply is None:
             return
