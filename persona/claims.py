@@ -87,7 +87,8 @@ class EventClaims:
         return admission
 
     def mark_answered(self, keys: Iterable[str]) -> None:
-        """The reply (or the polite line) reached the person: these are answered, whatever follows."""
+        """A line that is their answer (a limit's, a failed turn's) reached the person: these are
+        answered, whatever follows; `settle` completes them. A turn's reply goes through `delivered`."""
         self._answered.update(key for key in keys if key in self._held)
 
     async def delivered(self, keys: Iterable[str]) -> None:

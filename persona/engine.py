@@ -312,7 +312,7 @@ class PersonaEngine:
             line = ERROR_LINE
         if not self._claims.answered(_event_key(last.message)):
             await last.sink.send(_error_reply(last.message, self.persona_for(last.message).name, line))
-            self._mark_answered(batch)
+            self._claims.mark_answered(_event_key(p.message) for p in batch)
         return TurnOutcome.FAILED
 
     async def _hold_session(self, stack: contextlib.AsyncExitStack, session: str) -> None:
@@ -327,9 +327,6 @@ class PersonaEngine:
             self._outages.failed("locks", error)
             return
         self._outages.ok("locks")
-
-    def _mark_answered(self, batch: Sequence[Pending]) -> None:
-        self._claims.mark_answered(_event_key(p.message) for p in batch)
 
     async def _run_turn_locked(self, batch: Sequence[Pending], started: float) -> TurnOutcome:
         last, sink = batch[-1].message, batch[-1].sink

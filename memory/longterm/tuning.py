@@ -102,8 +102,9 @@ class RetrievalTuning:
     neighbour_gap_s: float = 3600.0
     recency_half_life_days: float = 30.0
     future_slack_s: float = 60.0  # items stamped after query.now (beyond clock skew) are not recalled
-    # At most 3 or 4 of the ten from one day (for the questions whose answer spans sessions) lost
-    # 1.5-5 R@10 on every part: the answer is often the fourth line of a day that matched.
+    # Collapsing keeps near-duplicates out of the ten; capping them at 3 or 4 from one day as well
+    # (for the questions whose answer spans sessions) lost 1.5-5 R@10 on every part of LoCoMo dev:
+    # the answer is often the fourth line of a day that matched.
     duplicate_threshold: float = 0.85
     # A time expression's interval holding at most this many visible items is scored exactly;
     # a bigger one (a heavy user's "this year") is served by a widened ANN query filtered by time.
